@@ -1,0 +1,92 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// Our own targets treat warnings as errors: a warning such as "no 'async'
+// operations occur within 'await'" is how a blocking GRDB overload or a lost
+// Sendable check shows itself, and it must not slip by.
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+
+let package = Package(
+    name: "CX",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "CXModel", targets: ["CXModel"]),
+        .library(name: "CXWire", targets: ["CXWire"]),
+        .library(name: "CXService", targets: ["CXService"]),
+        .executable(name: "cxctl", targets: ["cxctl"]),
+        .executable(name: "cx-profiles", targets: ["cx-profiles"]),
+        .executable(name: "cx-loyalty", targets: ["cx-loyalty"]),
+        .executable(name: "cx-journey", targets: ["cx-journey"]),
+        .executable(name: "cx-feedback", targets: ["cx-feedback"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", exact: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+    ],
+    targets: [
+        // The contract: messages generated from proto-spec, method descriptors. No I/O.
+        .target(
+            name: "CXModel",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strict
+        ),
+        // Framing, RPC server and client over SwiftNIO.
+        .target(
+            name: "CXWire",
+            dependencies: [
+                "CXModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // What every service executable shares: configuration, logging, lifecycle.
+        .target(
+            name: "CXService",
+            dependencies: [
+                "CXWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "cxctl",
+            dependencies: [
+                "CXWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "cx-profiles", dependencies: ["CXService"], swiftSettings: strict),
+        .executableTarget(name: "cx-loyalty", dependencies: ["CXService"], swiftSettings: strict),
+        .executableTarget(name: "cx-journey", dependencies: ["CXService"], swiftSettings: strict),
+        .executableTarget(name: "cx-feedback", dependencies: ["CXService"], swiftSettings: strict),
+
+        .testTarget(name: "CXModelTests", dependencies: ["CXModel"], swiftSettings: strict),
+        .testTarget(
+            name: "CXWireTests",
+            dependencies: [
+                "CXWire",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "CXServiceTests", dependencies: ["CXService"], swiftSettings: strict),
+        // End to end: the real executables over loopback TCP.
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["CXWire", "cxctl", "cx-profiles", "cx-loyalty", "cx-journey", "cx-feedback"],
+            swiftSettings: strict
+        ),
+    ]
+)
