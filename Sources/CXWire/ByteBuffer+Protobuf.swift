@@ -1,0 +1,43 @@
+import NIOCore
+import SwiftProtobuf
+
+/// Lets swift-protobuf parse from and serialize into a `ByteBuffer` without
+/// copying through `Data` or `[UInt8]`.
+struct ProtobufByteBuffer: SwiftProtobufContiguousBytes {
+    var buffer: ByteBuffer
+
+    init(_ buffer: ByteBuffer) { self.buffer = buffer }
+
+    init(repeating: UInt8, count: Int) {
+        buffer = ByteBufferAllocator().buffer(capacity: count)
+        buffer.writeRepeatingByte(repeating, count: count)
+    }
+
+    init<S: Sequence>(_ sequence: S) where S.Element == UInt8 {
+        buffer = ByteBufferAllocator().buffer(capacity: sequence.underestimatedCount)
+        buffer.writeBytes(sequence)
+    }
+
+    var count: Int { buffer.readableBytes }
+
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try buffer.withUnsafeReadableBytes(body)
+    }
+
+    mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        try buffer.withUnsafeMutableReadableBytes(body)
+    }
+}
+
+extension SwiftProtobuf.Message {
+    /// Decodes the readable bytes of `buffer`.
+    init(buffer: ByteBuffer) throws {
+        try self.init(serializedBytes: ProtobufByteBuffer(buffer))
+    }
+
+    /// The message's protobuf binary encoding in a new `ByteBuffer`.
+    func serializedBuffer() throws -> ByteBuffer {
+        let bytes: ProtobufByteBuffer = try serializedBytes()
+        return bytes.buffer
+    }
+}

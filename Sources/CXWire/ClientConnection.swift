@@ -1,0 +1,178 @@
+import CXModel
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// One connection of an ``RPCClient``'s pool: connects on first use,
+/// reconnects after it is lost, and backs off after failed attempts.
+final class ClientConnection: Sendable {
+    private enum State {
+        case idle(failures: Int)
+        case connecting(EventLoopFuture<any Channel>)
+        case ready(any Channel)
+        /// Calls fail fast until `until`; then the next call tries again.
+        case backingOff(until: NIODeadline, failures: Int, error: RPCError)
+        case closed
+    }
+
+    private enum Next {
+        case use(any Channel)
+        case wait(EventLoopFuture<any Channel>)
+        case connect(failures: Int)
+        case fail(RPCError)
+    }
+
+    let host: String
+    let port: Int
+    private let configuration: RPCClientConfiguration
+    private let group: any EventLoopGroup
+    private let state = NIOLockedValueBox<State>(.idle(failures: 0))
+    private let callIDs = Atomic<UInt64>(0)
+
+    init(host: String, port: Int, configuration: RPCClientConfiguration, group: any EventLoopGroup) {
+        self.host = host
+        self.port = port
+        self.configuration = configuration
+        self.group = group
+    }
+
+    var peer: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// A fresh call id for this connection's calls.
+    func nextCallID() -> UInt64 { callIDs.add(1, ordering: .relaxed).newValue }
+
+    /// A connected channel, connecting first if needed.
+    func channel() async throws(RPCError) -> any Channel {
+        let next: Next = state.withLockedValue { state in
+            switch state {
+            case .ready(let channel):
+                return .use(channel)
+            case .connecting(let future):
+                return .wait(future)
+            case .idle(let failures):
+                return .connect(failures: failures)
+            case .backingOff(let until, let failures, let error):
+                if NIODeadline.now() >= until { return .connect(failures: failures) }
+                let wait = ServerConnectionHandler.describe(.nanoseconds(max(0, (until - .now()).nanoseconds) / 1_000_000 * 1_000_000))
+                return .fail(RPCError(code: .unavailable, message: "\(error.message) (next attempt in \(wait))"))
+            case .closed:
+                return .fail(RPCError(code: .unavailable, message: "client for \(peer) is closed"))
+            }
+        }
+        let future: EventLoopFuture<any Channel>
+        switch next {
+        case .use(let channel):
+            return channel
+        case .fail(let error):
+            throw error
+        case .wait(let pending):
+            future = pending
+        case .connect(let failures):
+            future = connect(failures: failures)
+        }
+        do {
+            return try await future.get()
+        } catch let error as RPCError {
+            throw error
+        } catch {
+            throw RPCError(code: .unavailable, message: "cannot reach \(peer): \(error)")
+        }
+    }
+
+    private func connect(failures: Int) -> EventLoopFuture<any Channel> {
+        let peer = self.peer
+        let limits = configuration.limits
+        let promise = group.next().makePromise(of: (any Channel).self)
+        // Whoever wins the race to set .connecting connects; others wait on it.
+        let winner: EventLoopFuture<any Channel> = state.withLockedValue { state in
+            switch state {
+            case .connecting(let existing): return existing
+            case .ready(let channel): return channel.eventLoop.makeSucceededFuture(channel)
+            default:
+                state = .connecting(promise.futureResult)
+                return promise.futureResult
+            }
+        }
+        guard winner === promise.futureResult else {
+            promise.fail(RPCError(code: .unavailable, message: "superseded"))
+            return winner
+        }
+        let bootstrap = ClientBootstrap(group: promise.futureResult.eventLoop)
+            .connectTimeout(configuration.connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.maxMessagesPerRead, value: 16)
+            .channelInitializer { channel in
+                let id = ObjectIdentifier(channel)
+                return channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxMessageSize: limits.maxMessageSize)))
+                    try sync.addHandler(FrameEncoder(compressionThreshold: limits.compressionThreshold))
+                    try sync.addHandler(ClientConnectionHandler(peer: peer) { _ in
+                        // The server takes no new calls here: new calls go to a new connection.
+                        self.retire(channelID: id, failures: 0)
+                    })
+                }
+            }
+        bootstrap.connect(host: host, port: port).whenComplete { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .success(let channel):
+                let id = ObjectIdentifier(channel)
+                let keep = self.state.withLockedValue { state -> Bool in
+                    if case .closed = state { return false }
+                    state = .ready(channel)
+                    return true
+                }
+                guard keep else {
+                    channel.close(promise: nil)
+                    promise.fail(RPCError(code: .unavailable, message: "client for \(peer) is closed"))
+                    return
+                }
+                channel.closeFuture.whenComplete { _ in self.retire(channelID: id, failures: 0) }
+                promise.succeed(channel)
+            case .failure(let error):
+                let failures = failures + 1
+                let rpcError = RPCError(code: .unavailable, message: "cannot reach \(peer): \(Self.describe(error))")
+                self.state.withLockedValue { state in
+                    if case .closed = state { return }
+                    state = .backingOff(
+                        until: .now() + self.configuration.backoff.delay(afterFailures: failures),
+                        failures: failures, error: rpcError)
+                }
+                promise.fail(rpcError)
+            }
+        }
+        return promise.futureResult
+    }
+
+    /// Stops handing out `channelID` for new calls (it went away or closed).
+    private func retire(channelID: ObjectIdentifier, failures: Int) {
+        state.withLockedValue { state in
+            if case .ready(let channel) = state, ObjectIdentifier(channel) == channelID {
+                state = .idle(failures: failures)
+            }
+        }
+    }
+
+    func close() async {
+        let channel: (any Channel)? = state.withLockedValue { state in
+            defer { state = .closed }
+            if case .ready(let channel) = state { return channel }
+            return nil
+        }
+        try? await channel?.close()
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        var error = error
+        if let connectError = error as? NIOConnectionError, let first = connectError.connectionErrors.first {
+            error = first.error
+        }
+        if let ioError = error as? IOError {
+            return String(cString: strerror(ioError.errnoCode)).lowercased()
+        }
+        return "\(error)"
+    }
+}

@@ -1,0 +1,324 @@
+import CXModel
+import Foundation
+import Logging
+import NIOCore
+
+/// Asks a connection to stop taking new calls, answer the ones it has, then close.
+struct ServerDrainEvent: Sendable {}
+
+/// The server side of one connection: reads `Frame`s, runs each request's
+/// handler as its own task, answers in whatever order handlers finish,
+/// enforces deadlines and the per-connection call limit, and closes the
+/// connection on a protocol violation, after idleness, or once drained.
+///
+/// Lives on the channel's event loop; handler tasks come back to it with
+/// their results through `NIOLoopBound`.
+final class ServerConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = Cx_Wire_V1_Frame
+
+    private struct Call {
+        var task: Task<Void, Never>?
+        var timer: Scheduled<Void>?
+    }
+
+    private let router: RPCRouter
+    private let configuration: RPCServerConfiguration
+    private let stats: ServerStats
+    private let logger: Logger
+    /// Set when the connection was accepted over the connection limit.
+    private let rejection: RPCError?
+
+    private var context: ChannelHandlerContext?
+    private var calls: [UInt64: Call] = [:]
+    private var peer = "unknown"
+    private var draining = false
+    private var closing = false
+    private var flushScheduled = false
+
+    init(router: RPCRouter, configuration: RPCServerConfiguration, stats: ServerStats, logger: Logger, rejection: RPCError?) {
+        self.router = router
+        self.configuration = configuration
+        self.stats = stats
+        self.logger = logger
+        self.rejection = rejection
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        peer = context.channel.remoteAddress.map(Self.describe) ?? "unknown"
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if let rejection {
+            logger.warning("refusing connection", metadata: ["peer": "\(peer)", "reason": "\(rejection.message)"])
+            goAway(rejection, context: context)
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        for (_, call) in calls {
+            call.task?.cancel()
+            call.timer?.cancel()
+        }
+        stats.callsFinished(calls.count)
+        calls.removeAll()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        let message = unwrapInboundIn(data)
+        let frame: Cx_Wire_V1_Frame
+        do {
+            frame = try Cx_Wire_V1_Frame(buffer: message)
+        } catch {
+            protocolViolation(FrameError.malformedEnvelope("\(error)"), context: context)
+            return
+        }
+        switch frame.body {
+        case .request(let request):
+            startCall(id: frame.callID, request: request, context: context)
+        case .cancel:
+            cancelCall(id: frame.callID)
+        case .ping(let ping):
+            var pong = Cx_Wire_V1_Frame()
+            pong.pong.data = ping.data
+            context.write(wrapOutboundOut(pong), promise: nil)
+            scheduleFlush(context: context)
+        case .response, .pong, .goAway, .none:
+            // A client never sends these; the stream is not what we think it is.
+            protocolViolation(
+                FrameError.malformedEnvelope("a client may send request, cancel or ping; got \(Self.kind(of: frame))"),
+                context: context)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let frameError = error as? FrameError {
+            protocolViolation(frameError, context: context)
+        } else {
+            logger.debug("connection error", metadata: ["peer": "\(peer)", "error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case is ServerDrainEvent:
+            guard !draining else { return }
+            draining = true
+            if calls.isEmpty {
+                goAway(RPCError(code: .unavailable, message: "server is shutting down"), context: context)
+            } else {
+                // Tell the client now so it sends new calls elsewhere; close once the last call is answered.
+                var frame = Cx_Wire_V1_Frame()
+                frame.goAway.status = RPCError(code: .unavailable, message: "server is shutting down").wireStatus
+                context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+            }
+        case let idle as IdleStateHandler.IdleStateEvent where idle == .all:
+            if calls.isEmpty && !closing {
+                goAway(RPCError(code: .unavailable, message: "connection idle; closing"), context: context)
+            }
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    // MARK: Calls
+
+    private func startCall(id: UInt64, request: Cx_Wire_V1_Request, context: ChannelHandlerContext) {
+        if calls[id] != nil {
+            protocolViolation(
+                FrameError.malformedEnvelope("call id \(id) is already in flight on this connection"), context: context)
+            return
+        }
+        if draining {
+            respond(id: id, result: .failure(RPCError(code: .unavailable, message: "server is shutting down; call not run, safe to retry")), context: context)
+            return
+        }
+        if calls.count >= configuration.maxConcurrentCallsPerConnection {
+            respond(
+                id: id,
+                result: .failure(RPCError(
+                    code: .resourceExhausted,
+                    message: "connection has \(calls.count) calls in flight, the limit is \(configuration.maxConcurrentCallsPerConnection); call not run")),
+                context: context)
+            return
+        }
+        guard let route = router.route(for: request.method) else {
+            respond(
+                id: id,
+                result: .failure(RPCError(
+                    code: .unimplemented,
+                    message: "method \"\(request.method)\" is not served by \(configuration.name); the Reflection service lists what is")),
+                context: context)
+            return
+        }
+
+        let timeout: TimeAmount
+        if request.timeoutMicros == 0 {
+            timeout = configuration.defaultTimeout
+        } else {
+            timeout = min(.microseconds(Int64(clamping: request.timeoutMicros)), configuration.maxTimeout)
+        }
+        let deadline = NIODeadline.now() + timeout
+        var callLogger = logger
+        callLogger[metadataKey: "call_id"] = "\(id)"
+        callLogger[metadataKey: "method"] = "\(request.method)"
+        let serverContext = ServerContext(
+            callID: id, method: request.method, metadata: request.metadata, deadline: deadline, peer: peer,
+            logger: callLogger)
+
+        let eventLoop = context.eventLoop
+        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
+        let payload = request.payload
+        stats.callStarted()
+        let task = Task {
+            let result: Result<Data, any Error>
+            do {
+                result = .success(try await route.handle(payload, serverContext))
+            } catch {
+                result = .failure(error)
+            }
+            eventLoop.execute { loopBound.value.finishCall(id: id, result: result, logger: serverContext.logger) }
+        }
+        let timer = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            guard let self else { return }
+            self.expireCall(id: id, timeout: timeout)
+        }
+        calls[id] = Call(task: task, timer: timer)
+    }
+
+    private func finishCall(id: UInt64, result: Result<Data, any Error>, logger: Logger) {
+        // Gone when the deadline fired, the client cancelled, or the connection closed first.
+        guard let call = calls.removeValue(forKey: id), let context else { return }
+        call.timer?.cancel()
+        stats.callsFinished(1)
+        switch result {
+        case .success(let payload):
+            respond(id: id, result: .success(payload), context: context)
+        case .failure(let error):
+            respond(id: id, result: .failure(Self.status(for: error, callID: id, logger: logger)), context: context)
+        }
+        if draining && calls.isEmpty {
+            goAway(RPCError(code: .unavailable, message: "server is shutting down"), context: context)
+        }
+    }
+
+    private func expireCall(id: UInt64, timeout: TimeAmount) {
+        guard let call = calls.removeValue(forKey: id), let context else { return }
+        call.task?.cancel()
+        stats.callsFinished(1)
+        respond(
+            id: id,
+            result: .failure(RPCError(code: .deadlineExceeded, message: "deadline of \(Self.describe(timeout)) passed before the call finished")),
+            context: context)
+        if draining && calls.isEmpty {
+            goAway(RPCError(code: .unavailable, message: "server is shutting down"), context: context)
+        }
+    }
+
+    private func cancelCall(id: UInt64) {
+        guard let call = calls.removeValue(forKey: id) else { return }
+        call.task?.cancel()
+        call.timer?.cancel()
+        stats.callsFinished(1)
+        if draining && calls.isEmpty, let context {
+            goAway(RPCError(code: .unavailable, message: "server is shutting down"), context: context)
+        }
+    }
+
+    /// The status a handler's error is answered with. Errors that are not
+    /// ``RPCErrorConvertible`` are logged in full and answered INTERNAL.
+    static func status(for error: any Error, callID: UInt64, logger: Logger) -> RPCError {
+        if let convertible = error as? any RPCErrorConvertible {
+            return convertible.rpcError
+        }
+        if error is CancellationError {
+            return RPCError(code: .cancelled, message: "call cancelled")
+        }
+        logger.error("handler failed", metadata: ["error": "\(String(reflecting: error))"])
+        return RPCError(code: .internal, message: "internal error; the server's log has the details under call_id \(callID)")
+    }
+
+    private func respond(id: UInt64, result: Result<Data, RPCError>, context: ChannelHandlerContext) {
+        var frame = Cx_Wire_V1_Frame()
+        frame.callID = id
+        var response = Cx_Wire_V1_Response()
+        switch result {
+        case .success(let payload):
+            response.status.code = .ok
+            response.payload = payload
+        case .failure(let error):
+            response.status = error.wireStatus
+        }
+        frame.response = response
+        context.write(wrapOutboundOut(frame), promise: nil)
+        scheduleFlush(context: context)
+    }
+
+    /// Answers finished in the same event-loop tick share one flush (one syscall).
+    private func scheduleFlush(context: ChannelHandlerContext) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute { [weak self] in
+            guard let self, let context = self.context else { return }
+            self.flushScheduled = false
+            context.flush()
+        }
+    }
+
+    private func protocolViolation(_ error: FrameError, context: ChannelHandlerContext) {
+        logger.warning("closing connection: protocol violation", metadata: ["peer": "\(peer)", "error": "\(error)"])
+        let code: RPCCode = switch error {
+        case .messageTooLarge, .inflatedTooLarge: .resourceExhausted
+        default: .invalidArgument
+        }
+        goAway(RPCError(code: code, message: error.description, reason: "PROTOCOL_VIOLATION"), context: context)
+    }
+
+    /// Sends GoAway, then closes once it is written. Calls still in flight are cancelled.
+    private func goAway(_ error: RPCError, context: ChannelHandlerContext) {
+        guard !closing else { return }
+        closing = true
+        var frame = Cx_Wire_V1_Frame()
+        frame.goAway.status = error.wireStatus
+        context.writeAndFlush(wrapOutboundOut(frame)).assumeIsolated().whenComplete { [weak self] _ in
+            self?.context?.close(promise: nil)
+        }
+    }
+
+    // MARK: Descriptions
+
+    static func describe(_ address: SocketAddress) -> String {
+        if let ip = address.ipAddress, let port = address.port {
+            return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+        }
+        return address.description
+    }
+
+    static func describe(_ amount: TimeAmount) -> String {
+        let micros = amount.nanoseconds / 1_000
+        if micros % 1_000_000 == 0 { return "\(micros / 1_000_000)s" }
+        if micros % 1_000 == 0 { return "\(micros / 1_000)ms" }
+        return "\(micros)µs"
+    }
+
+    static func kind(of frame: Cx_Wire_V1_Frame) -> String {
+        switch frame.body {
+        case .request: "request"
+        case .response: "response"
+        case .cancel: "cancel"
+        case .ping: "ping"
+        case .pong: "pong"
+        case .goAway: "go_away"
+        case .none: "an empty frame"
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import CXService
+
+@main
+struct CXCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cxctl",
+        abstract: "Administer a CX platform: check health, see what a service serves, call any method.",
+        discussion: """
+            Services are found at $CX_PROFILES_ADDR, $CX_LOYALTY_ADDR, $CX_JOURNEY_ADDR and \
+            $CX_FEEDBACK_ADDR, else at 127.0.0.1:7101 to 7104. --addr overrides that for one \
+            command, and SERVICE may itself be a host:port.
+
+            Examples:
+              cxctl health all
+              cxctl describe loyalty
+              cxctl call profiles Echo --json '{"text": "سلام"}'
+              echo '{}' | cxctl call profiles /cx.wire.v1.Health/Check --output json
+
+            Exit status: 0 success; 1 a call failed or a service is not serving; 64 the \
+            command line or its JSON is wrong.
+            """,
+        version: CXVersion.current,
+        subcommands: [HealthCommand.self, DescribeCommand.self, CallCommand.self]
+    )
+}
