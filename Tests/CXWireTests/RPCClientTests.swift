@@ -1,0 +1,96 @@
+import CXModel
+import NIOCore
+import NIOPosix
+import XCTest
+
+@testable import CXWire
+
+final class RPCClientTests: XCTestCase {
+    func testUnreachablePeerIsUnavailableWithAClearMessage() async throws {
+        // Bind and close to get a port nobody listens on.
+        let (server, port) = try await startServer()
+        server.close()
+        try await server.waitUntilClosed()
+        let client = RPCClient(host: "127.0.0.1", port: port, configuration: .init(connections: 1))
+        let error = await assertRPCError(.unavailable) { try await client.call(Cx_Wire_V1_Echo.echo, echo("x")) }
+        XCTAssertEqual(error?.message.hasPrefix("cannot reach 127.0.0.1:\(port): connection refused"), true, "\(String(describing: error))")
+        // Inside the backoff window the next call fails fast and says when it tries again.
+        let again = await assertRPCError(.unavailable) { try await client.call(Cx_Wire_V1_Echo.echo, echo("x")) }
+        XCTAssertEqual(again?.message.contains("next attempt in"), true, "\(String(describing: again))")
+        await client.close()
+    }
+
+    func testClientReconnectsAfterTheServerComesBack() async throws {
+        let (first, port) = try await startServer()
+        let client = RPCClient(
+            host: "127.0.0.1", port: port,
+            configuration: .init(connections: 1, backoff: .init(initial: .milliseconds(20), maximum: .milliseconds(50))))
+        let firstAnswer = try await client.call(Cx_Wire_V1_Echo.echo, echo("a")).text
+        XCTAssertEqual(firstAnswer, "a")
+        first.close()
+        try await first.waitUntilClosed()
+        await assertRPCError(.unavailable) { try await client.call(Cx_Wire_V1_Echo.echo, echo("b")) }
+
+        let (second, _) = try await startServer { $0.port = port }
+        var answer: String?
+        for _ in 0..<100 where answer == nil {
+            answer = try? await client.call(Cx_Wire_V1_Echo.echo, echo("c")).text
+            if answer == nil { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        XCTAssertEqual(answer, "c")
+        await client.close()
+        second.close()
+    }
+
+    func testCancellingTheCallingTaskCancelsTheHandler() async throws {
+        let log = HandlerLog()
+        let (server, port) = try await startServer(log: log)
+        let client = RPCClient(host: "127.0.0.1", port: port, configuration: .init(connections: 1))
+        let call = Task { try await client.call(TestMethods.slow, echo("5000")) }
+        try await Task.sleep(for: .milliseconds(100))
+        call.cancel()
+        do {
+            _ = try await call.value
+            XCTFail("cancelled call succeeded")
+        } catch let error as RPCError {
+            XCTAssertEqual(error.code, .cancelled)
+        }
+        for _ in 0..<100 where log.cancelled == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        XCTAssertEqual(log.cancelled, 1)
+        // The connection is still good.
+        let answer = try await client.call(Cx_Wire_V1_Echo.echo, echo("ok")).text
+        XCTAssertEqual(answer, "ok")
+        await client.close()
+        server.close()
+    }
+
+    func testClientDeadlineHoldsWhenTheServerNeverAnswers() async throws {
+        // A listener that accepts and reads but never answers.
+        let silent = try await startSilentListener()
+        let client = RPCClient(host: "127.0.0.1", port: silent.localAddress!.port!)
+        let started = ContinuousClock.now
+        await assertRPCError(.deadlineExceeded) {
+            try await client.call(Cx_Wire_V1_Echo.echo, echo("x"), options: .init(timeout: .milliseconds(150)))
+        }
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(2))
+        await client.close()
+        try await silent.close()
+    }
+
+    func testParseAddress() throws {
+        XCTAssertEqual(try RPCClient.parse(address: "127.0.0.1:7101").port, 7101)
+        XCTAssertEqual(try RPCClient.parse(address: "[::1]:7102").host, "::1")
+        for bad in ["", "localhost", "host:", ":80", "host:99999", "host:abc"] {
+            XCTAssertThrowsError(try RPCClient.parse(address: bad), bad) { error in
+                XCTAssertEqual((error as? RPCError)?.fieldViolations.first?.field, "address")
+            }
+        }
+    }
+}
+
+/// A listener that accepts connections and reads, but never answers.
+private func startSilentListener() async throws -> any Channel {
+    try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .childChannelInitializer { channel in channel.eventLoop.makeSucceededVoidFuture() }
+        .bind(host: "127.0.0.1", port: 0).get()
+}

@@ -1,0 +1,290 @@
+import CXModel
+import NIOCore
+import XCTest
+
+@testable import CXWire
+
+final class RPCServerTests: XCTestCase {
+    func testThousandConcurrentCallsOverFourConnectionsAreAllAnsweredCorrectly() async throws {
+        let (server, port) = try await startServer()
+        let client = RPCClient(host: "127.0.0.1", port: port, configuration: .init(connections: 4))
+        let answers = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            for index in 0..<1_000 {
+                group.addTask {
+                    // Some calls wait a little so answers come back out of order.
+                    let response = try await client.call(TestMethods.slow, echo(index % 7 == 0 ? "3" : "0"))
+                    let payloadEcho = try await client.call(Cx_Wire_V1_Echo.echo, echo("call \(index) سلام"))
+                    XCTAssertEqual(response.text, index % 7 == 0 ? "3" : "0")
+                    return (index, payloadEcho.text)
+                }
+            }
+            var answers: [Int: String] = [:]
+            for try await (index, text) in group { answers[index] = text }
+            return answers
+        }
+        XCTAssertEqual(answers.count, 1_000)
+        for (index, text) in answers { XCTAssertEqual(text, "call \(index) سلام") }
+        let health = try await client.call(Cx_Wire_V1_Health.check, .init())
+        XCTAssertEqual(health.connections, 4)
+        await client.close()
+        server.close()
+        try await server.waitUntilClosed()
+    }
+
+    func testCallPastItsDeadlineIsCancelledWhileOthersOnTheConnectionSucceed() async throws {
+        let log = HandlerLog()
+        let (server, port) = try await startServer(log: log)
+        let client = RPCClient(host: "127.0.0.1", port: port, configuration: .init(connections: 1))
+        let late = Task { () -> RPCError? in
+            do {
+                _ = try await client.call(TestMethods.slow, echo("5000"), options: .init(timeout: .milliseconds(200)))
+                return nil
+            } catch {
+                return error as? RPCError
+            }
+        }
+        var quick: [String] = []
+        for index in 0..<20 {
+            quick.append(try await client.call(Cx_Wire_V1_Echo.echo, echo("\(index)")).text)
+        }
+        XCTAssertEqual(quick, (0..<20).map(String.init))
+        let lateError = await late.value
+        XCTAssertEqual(lateError?.code, .deadlineExceeded)
+        XCTAssertTrue(lateError?.message.contains("deadline") ?? false, "\(String(describing: lateError))")
+        // The handler's task was cancelled, not left running to 5 s.
+        for _ in 0..<100 where log.cancelled == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        XCTAssertEqual(log.cancelled, 1)
+        XCTAssertEqual(log.finished, 0)
+        await client.close()
+        server.close()
+    }
+
+    func testServerDeadlineAppliesWhenTheClientWaitsLonger() async throws {
+        let log = HandlerLog()
+        let (server, port) = try await startServer(log: log)
+        let raw = try await RawConnection.connect(port: port)
+        var frame = Cx_Wire_V1_Frame()
+        frame.callID = 9
+        frame.request.method = TestMethods.slow.fullName
+        frame.request.payload = try echo("5000").serializedBytes()
+        frame.request.timeoutMicros = 100_000
+        try await raw.send(frame: frame)
+        let frames = try await raw.waitForFrames(1)
+        XCTAssertEqual(frames[0].frame.callID, 9)
+        XCTAssertEqual(frames[0].frame.response.status.code, .deadlineExceeded)
+        await raw.close()
+        server.close()
+    }
+
+    func testGarbageClosesThatConnectionOnlyAndSaysWhy() async throws {
+        let (server, port) = try await startServer()
+        let client = RPCClient(host: "127.0.0.1", port: port, configuration: .init(connections: 1))
+        _ = try await client.call(Cx_Wire_V1_Echo.echo, echo("before"))
+
+        let garbage = try await RawConnection.connect(port: port)
+        try await garbage.send(Array("GET / HTTP/1.1\r\nHost: cx\r\n\r\n".utf8))
+        try await garbage.waitForClose()
+        let frames = try garbage.receivedFrames()
+        XCTAssertEqual(frames.count, 1)
+        XCTAssertEqual(frames.first?.frame.goAway.status.reason, "PROTOCOL_VIOLATION")
+
+        // A frame whose message is not a Frame envelope.
+        let nonsense = try await RawConnection.connect(port: port)
+        try await nonsense.send([0, 0, 0, 0, 3, 0xff, 0xff, 0xff])
+        try await nonsense.waitForClose()
+        XCTAssertEqual(try nonsense.receivedFrames().first?.frame.goAway.status.code, .invalidArgument)
+
+        // An oversized frame: refused from its header.
+        let huge = try await RawConnection.connect(port: port)
+        try await huge.send([0, 0x7f, 0xff, 0xff, 0xff])
+        try await huge.waitForClose()
+        XCTAssertEqual(try huge.receivedFrames().first?.frame.goAway.status.code, .resourceExhausted)
+
+        for index in 0..<50 {
+            let response = try await client.call(Cx_Wire_V1_Echo.echo, echo("after \(index)"))
+            XCTAssertEqual(response.text, "after \(index)")
+        }
+        await client.close()
+        server.close()
+    }
+
+    func testGracefulShutdownFinishesAcceptedCallsAndRefusesNewOnes() async throws {
+        let log = HandlerLog()
+        let (server, port) = try await startServer(log: log)
+        let client = RPCClient(host: "127.0.0.1", port: port, configuration: .init(connections: 2))
+        let inFlight = Task {
+            try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<10 { group.addTask { try await client.call(TestMethods.slow, echo("400")).text } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        // Wait until the server has accepted all ten.
+        for _ in 0..<200 {
+            let health = try await client.call(Cx_Wire_V1_Health.check, .init())
+            if health.callsInFlight >= 10 { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        server.beginGracefulShutdown()
+        let drained = Task { try await server.waitUntilClosed() }
+
+        let answers = try await inFlight.value
+        XCTAssertEqual(answers, Array(repeating: "400", count: 10))
+        XCTAssertEqual(log.finished, 10)
+        XCTAssertEqual(log.cancelled, 0)
+        try await drained.value
+
+        // Closed now: a new call cannot reach it.
+        await assertRPCError(.unavailable) { try await client.call(Cx_Wire_V1_Echo.echo, echo("late")) }
+        await client.close()
+    }
+
+    func testRequestAfterGoAwayIsAnsweredUnavailableWithoutRunning() async throws {
+        let log = HandlerLog()
+        let (server, port) = try await startServer(log: log)
+        let raw = try await RawConnection.connect(port: port)
+        var slow = Cx_Wire_V1_Frame()
+        slow.callID = 1
+        slow.request.method = TestMethods.slow.fullName
+        slow.request.payload = try echo("300").serializedBytes()
+        try await raw.send(frame: slow)
+        try await Task.sleep(for: .milliseconds(100))  // call 1 is running (it takes 300 ms)
+        server.beginGracefulShutdown()
+        _ = try await raw.waitForFrames(1)  // the GoAway
+        var late = slow
+        late.callID = 2
+        try await raw.send(frame: late)
+        try await raw.waitForClose()
+        let frames = try raw.receivedFrames().map(\.frame)
+        XCTAssertTrue(frames.contains { $0.goAway.status.code == .unavailable })
+        XCTAssertEqual(frames.first { $0.callID == 2 }?.response.status.code, .unavailable)
+        XCTAssertEqual(frames.first { $0.callID == 1 }?.response.status.code, .ok)
+        XCTAssertEqual(log.finished, 1)
+        try await server.waitUntilClosed()
+    }
+
+    func testErrorsReachTheClientAsStatusesWithoutInternals() async throws {
+        let (server, port) = try await startServer()
+        let client = RPCClient(host: "127.0.0.1", port: port)
+        let invalid = await assertRPCError(.invalidArgument) { try await client.call(TestMethods.fail, echo("invalid")) }
+        XCTAssertEqual(invalid?.fieldViolations, [.init(field: "text", description: "must not be \"invalid\"")])
+        XCTAssertEqual(invalid?.message, "text: must not be \"invalid\"")
+
+        let internalError = await assertRPCError(.internal) { try await client.call(TestMethods.fail, echo("boom")) }
+        XCTAssertFalse(internalError?.message.contains("hunter2") ?? true)
+
+        let unknown = MethodDescriptor<Cx_Wire_V1_EchoRequest, Cx_Wire_V1_EchoResponse>(service: "cx.test.v1.Test", method: "Nope")
+        let unimplemented = await assertRPCError(.unimplemented) { try await client.call(unknown, echo("")) }
+        XCTAssertTrue(unimplemented?.message.contains("/cx.test.v1.Test/Nope") ?? false)
+
+        // A payload that is not the request message.
+        let malformed = await assertRPCError(.invalidArgument) {
+            try await client.call(method: TestMethods.slow.fullName, payload: Data([0xff, 0xff, 0xff]))
+        }
+        XCTAssertEqual(malformed?.reason, "MALFORMED_REQUEST")
+        await client.close()
+        server.close()
+    }
+
+    func testHealthAndReflectionDescribeTheServer() async throws {
+        let (server, port) = try await startServer { $0.name = "profiles"; $0.version = "9.9.9" }
+        let client = RPCClient(host: "127.0.0.1", port: port)
+        let health = try await client.call(Cx_Wire_V1_Health.check, .init())
+        XCTAssertEqual(health.status, .serving)
+        XCTAssertEqual(health.server, "profiles")
+        XCTAssertEqual(health.version, "9.9.9")
+        let methods = try await client.call(Cx_Wire_V1_Reflection.listMethods, .init())
+        XCTAssertEqual(methods.server, "profiles")
+        XCTAssertEqual(methods.methods.map(\.name), [
+            "/cx.test.v1.Test/Fail", "/cx.test.v1.Test/Slow", "/cx.wire.v1.Echo/Echo", "/cx.wire.v1.Health/Check",
+            "/cx.wire.v1.Reflection/ListMethods",
+        ])
+        XCTAssertEqual(methods.methods.first { $0.name == "/cx.wire.v1.Health/Check" }?.responseType, "cx.wire.v1.HealthCheckResponse")
+        await client.close()
+        server.close()
+    }
+
+    func testConnectionOverTheLimitIsRefusedAndOthersKeepWorking() async throws {
+        let (server, port) = try await startServer { $0.maxConnections = 1 }
+        let first = RPCClient(host: "127.0.0.1", port: port, configuration: .init(connections: 1))
+        _ = try await first.call(Cx_Wire_V1_Echo.echo, echo("in"))
+        let second = try await RawConnection.connect(port: port)
+        try await second.waitForClose()
+        XCTAssertEqual(try second.receivedFrames().first?.frame.goAway.status.code, .resourceExhausted)
+        let answer = try await first.call(Cx_Wire_V1_Echo.echo, echo("still")).text
+        XCTAssertEqual(answer, "still")
+        await first.close()
+        server.close()
+    }
+
+    func testCallsBeyondThePerConnectionLimitAreRefusedNotRun() async throws {
+        let log = HandlerLog()
+        let (server, port) = try await startServer({ $0.maxConcurrentCallsPerConnection = 4 }, log: log)
+        let client = RPCClient(host: "127.0.0.1", port: port, configuration: .init(connections: 1))
+        let codes = await withTaskGroup(of: RPCCode.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    do {
+                        _ = try await client.call(TestMethods.slow, echo("300"))
+                        return .ok
+                    } catch {
+                        return (error as? RPCError)?.code ?? .unknown
+                    }
+                }
+            }
+            return await group.reduce(into: [RPCCode]()) { $0.append($1) }
+        }
+        XCTAssertEqual(codes.filter { $0 == .ok }.count, 4)
+        XCTAssertEqual(codes.filter { $0 == .resourceExhausted }.count, 4)
+        XCTAssertEqual(log.finished, 4)
+        await client.close()
+        server.close()
+    }
+
+    func testIdleConnectionIsClosedAndTheClientReconnects() async throws {
+        let (server, port) = try await startServer { $0.idleTimeout = .milliseconds(150) }
+        let raw = try await RawConnection.connect(port: port)
+        try await raw.waitForClose(timeout: .seconds(3))
+        XCTAssertEqual(try raw.receivedFrames().first?.frame.goAway.status.code, .unavailable)
+
+        let client = RPCClient(host: "127.0.0.1", port: port, configuration: .init(connections: 1))
+        _ = try await client.call(Cx_Wire_V1_Echo.echo, echo("one"))
+        try await Task.sleep(for: .milliseconds(400))
+        let answer = try await client.call(Cx_Wire_V1_Echo.echo, echo("two")).text
+        XCTAssertEqual(answer, "two")
+        await client.close()
+        server.close()
+    }
+
+    func testPingIsAnsweredWithPong() async throws {
+        let (server, port) = try await startServer()
+        let raw = try await RawConnection.connect(port: port)
+        var ping = Cx_Wire_V1_Frame()
+        ping.ping.data = 42
+        try await raw.send(frame: ping)
+        let frames = try await raw.waitForFrames(1)
+        XCTAssertEqual(frames[0].frame.pong.data, 42)
+        await raw.close()
+        server.close()
+    }
+
+    func testLargeMessagesTravelCompressedBothWays() async throws {
+        let (server, port) = try await startServer()
+        let raw = try await RawConnection.connect(port: port)
+        let text = String(repeating: "مشتری وفادار ", count: 2_000)
+        var request = Cx_Wire_V1_Frame()
+        request.callID = 3
+        request.request.method = Cx_Wire_V1_Echo.echo.fullName
+        request.request.payload = try echo(text).serializedBytes()
+        var message = ByteBuffer(bytes: try request.serializedBytes() as [UInt8])
+        var framed = ByteBuffer()
+        FrameParser.writeFrame(message: message, compressionThreshold: 1, into: &framed)
+        XCTAssertEqual(framed.getInteger(at: 0, as: UInt8.self), 1)
+        try await raw.channel.writeAndFlush(framed)
+        let frames = try await raw.waitForFrames(1)
+        XCTAssertEqual(frames[0].flags, 1, "a large answer is compressed")
+        XCTAssertEqual(try Cx_Wire_V1_EchoResponse(serializedBytes: frames[0].frame.response.payload).text, text)
+        message.clear()
+        await raw.close()
+        server.close()
+    }
+}
