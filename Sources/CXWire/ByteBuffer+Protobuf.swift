@@ -8,8 +8,14 @@ struct ProtobufByteBuffer: SwiftProtobufContiguousBytes {
 
     init(_ buffer: ByteBuffer) { self.buffer = buffer }
 
+    /// Room left in front of the readable bytes, so a frame header can be
+    /// written there after serializing instead of copying the message.
+    static let headroom = FrameParser.headerSize
+
     init(repeating: UInt8, count: Int) {
-        buffer = ByteBufferAllocator().buffer(capacity: count)
+        buffer = ByteBufferAllocator().buffer(capacity: count + Self.headroom)
+        buffer.writeRepeatingByte(0, count: Self.headroom)
+        buffer.moveReaderIndex(forwardBy: Self.headroom)
         buffer.writeRepeatingByte(repeating, count: count)
     }
 

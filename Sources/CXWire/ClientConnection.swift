@@ -10,16 +10,22 @@ import Synchronization
 final class ClientConnection: Sendable {
     private enum State {
         case idle(failures: Int)
-        case connecting(EventLoopFuture<any Channel>)
-        case ready(any Channel)
+        case connecting(EventLoopFuture<Ready>)
+        case ready(Ready)
         /// Calls fail fast until `until`; then the next call tries again.
         case backingOff(until: NIODeadline, failures: Int, error: RPCError)
         case closed
     }
 
+    /// A connected channel and its handler, which calls are handed to on the channel's loop.
+    struct Ready: Sendable {
+        let channel: any Channel
+        let handler: NIOLoopBound<ClientConnectionHandler>
+    }
+
     private enum Next {
-        case use(any Channel)
-        case wait(EventLoopFuture<any Channel>)
+        case use(Ready)
+        case wait(EventLoopFuture<Ready>)
         case connect(failures: Int)
         case fail(RPCError)
     }
@@ -27,28 +33,32 @@ final class ClientConnection: Sendable {
     let host: String
     let port: Int
     private let configuration: RPCClientConfiguration
-    private let group: any EventLoopGroup
+    /// Every connection this object makes lives on this loop, so callers
+    /// already on it can skip the thread hop (see ``RPCClient``).
+    let eventLoop: any EventLoop
     private let state = NIOLockedValueBox<State>(.idle(failures: 0))
     private let callIDs = Atomic<UInt64>(0)
 
-    init(host: String, port: Int, configuration: RPCClientConfiguration, group: any EventLoopGroup) {
+    init(host: String, port: Int, configuration: RPCClientConfiguration, eventLoop: any EventLoop) {
         self.host = host
         self.port = port
+        self.peer = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         self.configuration = configuration
-        self.group = group
+        self.eventLoop = eventLoop
     }
 
-    var peer: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    /// `127.0.0.1:7101`, `[::1]:7101`
+    let peer: String
 
     /// A fresh call id for this connection's calls.
     func nextCallID() -> UInt64 { callIDs.add(1, ordering: .relaxed).newValue }
 
     /// A connected channel, connecting first if needed.
-    func channel() async throws(RPCError) -> any Channel {
+    func ready() async throws(RPCError) -> Ready {
         let next: Next = state.withLockedValue { state in
             switch state {
-            case .ready(let channel):
-                return .use(channel)
+            case .ready(let ready):
+                return .use(ready)
             case .connecting(let future):
                 return .wait(future)
             case .idle(let failures):
@@ -61,10 +71,10 @@ final class ClientConnection: Sendable {
                 return .fail(RPCError(code: .unavailable, message: "client for \(peer) is closed"))
             }
         }
-        let future: EventLoopFuture<any Channel>
+        let future: EventLoopFuture<Ready>
         switch next {
-        case .use(let channel):
-            return channel
+        case .use(let ready):
+            return ready
         case .fail(let error):
             throw error
         case .wait(let pending):
@@ -81,15 +91,15 @@ final class ClientConnection: Sendable {
         }
     }
 
-    private func connect(failures: Int) -> EventLoopFuture<any Channel> {
+    private func connect(failures: Int) -> EventLoopFuture<Ready> {
         let peer = self.peer
         let limits = configuration.limits
-        let promise = group.next().makePromise(of: (any Channel).self)
+        let promise = eventLoop.makePromise(of: Ready.self)
         // Whoever wins the race to set .connecting connects; others wait on it.
-        let winner: EventLoopFuture<any Channel> = state.withLockedValue { state in
+        let winner: EventLoopFuture<Ready> = state.withLockedValue { state in
             switch state {
             case .connecting(let existing): return existing
-            case .ready(let channel): return channel.eventLoop.makeSucceededFuture(channel)
+            case .ready(let ready): return ready.channel.eventLoop.makeSucceededFuture(ready)
             default:
                 state = .connecting(promise.futureResult)
                 return promise.futureResult
@@ -120,9 +130,19 @@ final class ClientConnection: Sendable {
             switch result {
             case .success(let channel):
                 let id = ObjectIdentifier(channel)
+                let handler: NIOLoopBound<ClientConnectionHandler>
+                do {
+                    handler = NIOLoopBound(
+                        try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self), eventLoop: channel.eventLoop)
+                } catch {
+                    channel.close(promise: nil)
+                    promise.fail(RPCError(code: .internal, message: "connection to \(peer) has no call handler: \(error)"))
+                    return
+                }
+                let ready = Ready(channel: channel, handler: handler)
                 let keep = self.state.withLockedValue { state -> Bool in
                     if case .closed = state { return false }
-                    state = .ready(channel)
+                    state = .ready(ready)
                     return true
                 }
                 guard keep else {
@@ -131,7 +151,7 @@ final class ClientConnection: Sendable {
                     return
                 }
                 channel.closeFuture.whenComplete { _ in self.retire(channelID: id, failures: 0) }
-                promise.succeed(channel)
+                promise.succeed(ready)
             case .failure(let error):
                 let failures = failures + 1
                 let rpcError = RPCError(code: .unavailable, message: "cannot reach \(peer): \(Self.describe(error))")
@@ -150,7 +170,7 @@ final class ClientConnection: Sendable {
     /// Stops handing out `channelID` for new calls (it went away or closed).
     private func retire(channelID: ObjectIdentifier, failures: Int) {
         state.withLockedValue { state in
-            if case .ready(let channel) = state, ObjectIdentifier(channel) == channelID {
+            if case .ready(let ready) = state, ObjectIdentifier(ready.channel) == channelID {
                 state = .idle(failures: failures)
             }
         }
@@ -159,7 +179,7 @@ final class ClientConnection: Sendable {
     func close() async {
         let channel: (any Channel)? = state.withLockedValue { state in
             defer { state = .closed }
-            if case .ready(let channel) = state { return channel }
+            if case .ready(let ready) = state { return ready.channel }
             return nil
         }
         try? await channel?.close()

@@ -1,35 +1,32 @@
 import CXModel
 import NIOCore
 
-/// What the client writes into a connection's pipeline.
-enum ClientOutbound: Sendable {
-    /// Start call `id`; complete `response` with the server's answer, or
-    /// fail it with an ``RPCError`` (deadline, connection lost).
-    case call(id: UInt64, request: Cx_Wire_V1_Request, deadline: NIODeadline, response: EventLoopPromise<Cx_Wire_V1_Response>)
-    /// The caller gave up on call `id` (its task was cancelled).
-    case cancel(id: UInt64)
-}
-
 /// The client side of one connection: keeps the calls in flight by id,
 /// matches responses to them in whatever order they come, fails each at its
 /// deadline, and fails all of them if the connection ends.
-final class ClientConnectionHandler: ChannelDuplexHandler {
+///
+/// Calls enter through ``startCall(id:request:deadline:continuation:)`` on
+/// the channel's event loop, not through the pipeline: the caller's task is
+/// resumed straight from `channelRead`, with no promise or future between.
+final class ClientConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    typealias InboundOut = Never
-    typealias OutboundIn = ClientOutbound
     typealias OutboundOut = Cx_Wire_V1_Frame
+    typealias Continuation = UnsafeContinuation<Cx_Wire_V1_Response, any Error>
 
     private struct Pending {
-        let promise: EventLoopPromise<Cx_Wire_V1_Response>
-        let timer: Scheduled<Void>
+        let continuation: Continuation
+        let deadline: NIODeadline
     }
 
     private let peer: String
     private let onGoAway: @Sendable (RPCError) -> Void
     private var pending: [UInt64: Pending] = [:]
     private var context: ChannelHandlerContext?
+    /// Set once the connection is going or gone: new calls fail with it.
     private var closedError: RPCError?
     private var flushScheduled = false
+    /// One timer for the earliest deadline of the calls in flight.
+    private var deadlineTimer: (deadline: NIODeadline, task: Scheduled<Void>)?
 
     init(peer: String, onGoAway: @escaping @Sendable (RPCError) -> Void) {
         self.peer = peer
@@ -37,41 +34,42 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
-        case .call(let id, let request, let deadline, let response):
-            if let closedError {
-                response.fail(closedError)
-                promise?.fail(closedError)
-                return
-            }
-            let timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-                guard let self else { return }
-                self.expire(id: id)
-            }
-            pending[id] = Pending(promise: response, timer: timer)
-            var frame = Cx_Wire_V1_Frame()
-            frame.callID = id
-            frame.request = request
-            context.write(wrapOutboundOut(frame), promise: promise)
-        case .cancel(let id):
-            guard let call = pending.removeValue(forKey: id) else {
-                promise?.succeed()
-                return
-            }
-            call.timer.cancel()
-            call.promise.fail(RPCError(code: .cancelled, message: "call cancelled by the caller"))
-            var frame = Cx_Wire_V1_Frame()
-            frame.callID = id
-            frame.cancel = Cx_Wire_V1_Cancel()
-            context.write(wrapOutboundOut(frame), promise: promise)
-        }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        failAll(closedError ?? RPCError(code: .unavailable, message: "connection to \(peer) closed before the call was answered"))
     }
 
-    /// Writes that arrive in the same event-loop tick share one flush.
-    func flush(context: ChannelHandlerContext) {
+    /// Sends call `id`; `continuation` is resumed with the server's answer,
+    /// or with an ``RPCError`` (deadline, connection lost). Event loop only.
+    func startCall(id: UInt64, request: Cx_Wire_V1_Request, deadline: NIODeadline, continuation: Continuation) {
+        guard let context, closedError == nil else {
+            continuation.resume(throwing: closedError ?? RPCError(code: .unavailable, message: "connection to \(peer) is closed"))
+            return
+        }
+        pending[id] = Pending(continuation: continuation, deadline: deadline)
+        armDeadlineTimer(for: deadline, context: context)
+        var frame = Cx_Wire_V1_Frame()
+        frame.callID = id
+        frame.request = request
+        context.write(wrapOutboundOut(frame), promise: nil)
+        scheduleFlush(context: context)
+    }
+
+    /// The caller gave up on call `id` (its task was cancelled). Event loop only.
+    func cancelCall(id: UInt64) {
+        guard let call = pending.removeValue(forKey: id) else { return }
+        call.continuation.resume(throwing: RPCError(code: .cancelled, message: "call cancelled by the caller"))
+        guard let context else { return }
+        var frame = Cx_Wire_V1_Frame()
+        frame.callID = id
+        frame.cancel = Cx_Wire_V1_Cancel()
+        context.write(wrapOutboundOut(frame), promise: nil)
+        scheduleFlush(context: context)
+    }
+
+    /// Calls started in the same event-loop tick share one flush.
+    private func scheduleFlush(context: ChannelHandlerContext) {
         guard !flushScheduled else { return }
         flushScheduled = true
         context.eventLoop.assumeIsolated().execute { [weak self] in
@@ -92,11 +90,15 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         switch frame.body {
         case .response(let response):
             guard let call = pending.removeValue(forKey: frame.callID) else { return }  // expired or cancelled
-            call.timer.cancel()
-            call.promise.succeed(response)
+            call.continuation.resume(returning: response)
         case .goAway(let goAway):
             onGoAway(RPCError(wireStatus: goAway.status))
-        case .pong, .ping:
+        case .ping(let ping):
+            var pong = Cx_Wire_V1_Frame()
+            pong.pong.data = ping.data
+            context.write(wrapOutboundOut(pong), promise: nil)
+            scheduleFlush(context: context)
+        case .pong:
             break
         case .request, .cancel, .none:
             fail(context: context, RPCError(code: .internal, message: "\(peer) sent a frame only a client may send"))
@@ -104,15 +106,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        let error = closedError ?? RPCError(
-            code: .unavailable, message: "connection to \(peer) closed before the call was answered")
-        closedError = error
-        let calls = pending
-        pending.removeAll()
-        for (_, call) in calls {
-            call.timer.cancel()
-            call.promise.fail(error)
-        }
+        failAll(closedError ?? RPCError(code: .unavailable, message: "connection to \(peer) closed before the call was answered"))
         context.fireChannelInactive()
     }
 
@@ -126,14 +120,47 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    private func expire(id: UInt64) {
-        guard let call = pending.removeValue(forKey: id) else { return }
-        call.promise.fail(RPCError(code: .deadlineExceeded, message: "no answer from \(peer) before the deadline"))
+    private func failAll(_ error: RPCError) {
+        if closedError == nil { closedError = error }
+        deadlineTimer?.task.cancel()
+        deadlineTimer = nil
+        let calls = pending
+        pending.removeAll()
+        for (_, call) in calls { call.continuation.resume(throwing: error) }
+    }
+
+    private func armDeadlineTimer(for deadline: NIODeadline, context: ChannelHandlerContext) {
+        if let current = deadlineTimer, current.deadline <= deadline { return }
+        deadlineTimer?.task.cancel()
+        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            guard let self else { return }
+            self.deadlineTimer = nil
+            self.expireDueCalls()
+        }
+        deadlineTimer = (deadline, task)
+    }
+
+    /// Fails every call past its deadline, tells the server to stop working
+    /// on them, and re-arms the timer for the next deadline.
+    private func expireDueCalls() {
         guard let context else { return }
-        var frame = Cx_Wire_V1_Frame()
-        frame.callID = id
-        frame.cancel = Cx_Wire_V1_Cancel()
-        context.write(wrapOutboundOut(frame), promise: nil)
-        flush(context: context)
+        let now = NIODeadline.now()
+        var next: NIODeadline?
+        var expired = false
+        for (id, call) in pending {
+            if call.deadline <= now {
+                pending[id] = nil
+                call.continuation.resume(throwing: RPCError(code: .deadlineExceeded, message: "no answer from \(peer) before the deadline"))
+                var frame = Cx_Wire_V1_Frame()
+                frame.callID = id
+                frame.cancel = Cx_Wire_V1_Cancel()
+                context.write(wrapOutboundOut(frame), promise: nil)
+                expired = true
+            } else if next == nil || call.deadline < next! {
+                next = call.deadline
+            }
+        }
+        if expired { scheduleFlush(context: context) }
+        if let next { armDeadlineTimer(for: next, context: context) }
     }
 }

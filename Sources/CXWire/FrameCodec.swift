@@ -51,10 +51,23 @@ public final class FrameEncoder: ChannelOutboundHandler, Sendable {
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let frame = unwrapOutboundIn(data)
         do {
-            let message = try frame.serializedBuffer()
-            var out = context.channel.allocator.buffer(capacity: message.readableBytes + FrameParser.headerSize)
-            FrameParser.writeFrame(message: message, compressionThreshold: compressionThreshold, into: &out)
-            context.write(wrapOutboundOut(out), promise: promise)
+            var message = try frame.serializedBuffer()
+            let length = message.readableBytes
+            if let threshold = compressionThreshold, length >= threshold {
+                var out = context.channel.allocator.buffer(capacity: length / 2 + FrameParser.headerSize)
+                FrameParser.writeFrame(message: message, compressionThreshold: threshold, into: &out)
+                context.write(wrapOutboundOut(out), promise: promise)
+            } else if message.readerIndex >= FrameParser.headerSize {
+                // Serialized with headroom: put the header in front, no copy.
+                message.moveReaderIndex(to: message.readerIndex - FrameParser.headerSize)
+                message.setInteger(UInt8(0), at: message.readerIndex)
+                message.setInteger(UInt32(length), at: message.readerIndex + 1)
+                context.write(wrapOutboundOut(message), promise: promise)
+            } else {
+                var out = context.channel.allocator.buffer(capacity: length + FrameParser.headerSize)
+                FrameParser.writeFrame(message: message, compressionThreshold: nil, into: &out)
+                context.write(wrapOutboundOut(out), promise: promise)
+            }
         } catch {
             promise?.fail(error)
         }

@@ -22,6 +22,10 @@ public final class RPCClient: Sendable {
     public let port: Int
     public let configuration: RPCClientConfiguration
     private let pool: [ClientConnection]
+    /// The pool's connections grouped by event loop: a caller running on a
+    /// loop (Swift Concurrency on NIO's loops) uses a connection of its own
+    /// loop, so writing the request and resuming on the answer hop no thread.
+    private let poolByLoop: [ObjectIdentifier: [ClientConnection]]
     private let nextConnection = Atomic<Int>(0)
 
     public init(
@@ -33,9 +37,11 @@ public final class RPCClient: Sendable {
         self.host = host
         self.port = port
         self.configuration = configuration
-        pool = (0..<max(1, configuration.connections)).map { _ in
-            ClientConnection(host: host, port: port, configuration: configuration, group: group)
+        let pool = (0..<max(1, configuration.connections)).map { _ in
+            ClientConnection(host: host, port: port, configuration: configuration, eventLoop: group.next())
         }
+        self.pool = pool
+        poolByLoop = Dictionary(grouping: pool) { ObjectIdentifier($0.eventLoop) }
     }
 
     /// A client for `"host:port"` (`[::1]:7101` for IPv6).
@@ -92,8 +98,15 @@ public final class RPCClient: Sendable {
     public func call(method: String, payload: Data, options: CallOptions = CallOptions()) async throws -> Data {
         if Task.isCancelled { throw RPCError(code: .cancelled, message: "call cancelled by the caller") }
         let index = nextConnection.add(1, ordering: .relaxed).newValue
-        let connection = pool[index % pool.count]
-        let channel = try await connection.channel()
+        let connection: ClientConnection
+        if let current = MultiThreadedEventLoopGroup.currentEventLoop,
+            let local = poolByLoop[ObjectIdentifier(current)]
+        {
+            connection = local[index % local.count]
+        } else {
+            connection = pool[index % pool.count]
+        }
+        let ready = try await connection.ready()
 
         let timeout = options.timeout ?? configuration.defaultTimeout
         var request = Cx_Wire_V1_Request()
@@ -105,29 +118,29 @@ public final class RPCClient: Sendable {
         } else {
             request.metadata = configuration.metadata.merging(options.metadata) { _, call in call }
         }
+        if payload.count > configuration.limits.maxMessageSize {
+            throw RPCError(
+                code: .resourceExhausted,
+                message: "request of \(payload.count) bytes is over the \(configuration.limits.maxMessageSize)-byte message limit")
+        }
 
         let id = connection.nextCallID()
-        let response = channel.eventLoop.makePromise(of: Cx_Wire_V1_Response.self)
-        let written = channel.eventLoop.makePromise(of: Void.self)
-        let peer = connection.peer
-        written.futureResult.whenFailure { error in
-            response.fail(error as? RPCError ?? RPCError(code: .unavailable, message: "cannot send to \(peer): \(error)"))
-        }
-        channel.writeAndFlush(
-            ClientOutbound.call(id: id, request: request, deadline: .now() + timeout, response: response),
-            promise: written)
-
-        let answer: Cx_Wire_V1_Response
-        do {
-            answer = try await withTaskCancellationHandler {
-                try await response.futureResult.get()
-            } onCancel: {
-                channel.writeAndFlush(ClientOutbound.cancel(id: id), promise: nil)
+        let deadline = NIODeadline.now() + timeout
+        let eventLoop = ready.channel.eventLoop
+        let handler = ready.handler
+        let sendable = request
+        let answer: Cx_Wire_V1_Response = try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { continuation in
+                if eventLoop.inEventLoop {
+                    handler.value.startCall(id: id, request: sendable, deadline: deadline, continuation: continuation)
+                } else {
+                    eventLoop.execute {
+                        handler.value.startCall(id: id, request: sendable, deadline: deadline, continuation: continuation)
+                    }
+                }
             }
-        } catch let error as RPCError {
-            throw error
-        } catch {
-            throw RPCError(code: .unavailable, message: "call to \(peer) failed: \(error)")
+        } onCancel: {
+            eventLoop.execute { handler.value.cancelCall(id: id) }
         }
         guard answer.status.code == .ok else { throw RPCError(wireStatus: answer.status) }
         return answer.payload

@@ -93,9 +93,6 @@ public final class RPCServer: Sendable {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxMessageSize: configuration.limits.maxMessageSize)))
                     try sync.addHandler(FrameEncoder(compressionThreshold: configuration.limits.compressionThreshold))
-                    if let idle = configuration.idleTimeout {
-                        try sync.addHandler(IdleStateHandler(allTimeout: idle))
-                    }
                     try sync.addHandler(ServerConnectionHandler(
                         router: router, configuration: configuration, stats: stats, logger: logger,
                         rejection: rejection))

@@ -19,7 +19,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private struct Call {
         var task: Task<Void, Never>?
-        var timer: Scheduled<Void>?
+        let deadline: NIODeadline
+        let timeout: TimeAmount
     }
 
     private let router: RPCRouter
@@ -35,6 +36,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var draining = false
     private var closing = false
     private var flushScheduled = false
+    /// One timer per connection, set for the earliest deadline of the calls
+    /// in flight: calls mostly share a timeout, so a new call rarely moves it.
+    private var deadlineTimer: (deadline: NIODeadline, task: Scheduled<Void>)?
+    /// When a frame last arrived; with no calls in flight for the idle
+    /// timeout after it, the connection is closed.
+    private var lastRead = NIODeadline.now()
+    private var idleCheck: Scheduled<Void>?
 
     init(router: RPCRouter, configuration: RPCServerConfiguration, stats: ServerStats, logger: Logger, rejection: RPCError?) {
         self.router = router
@@ -57,15 +65,33 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         if let rejection {
             logger.warning("refusing connection", metadata: ["peer": "\(peer)", "reason": "\(rejection.message)"])
             goAway(rejection, context: context)
+        } else {
+            scheduleIdleCheck(context: context)
         }
         context.fireChannelActive()
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        for (_, call) in calls {
-            call.task?.cancel()
-            call.timer?.cancel()
+    /// A periodic check (a quarter of the idle timeout), not a timer reset
+    /// per frame: reading stays cheap.
+    private func scheduleIdleCheck(context: ChannelHandlerContext) {
+        guard let idle = configuration.idleTimeout else { return }
+        let period = TimeAmount.nanoseconds(max(idle.nanoseconds / 4, 10_000_000))
+        idleCheck = context.eventLoop.assumeIsolated().scheduleTask(in: period) { [weak self] in
+            guard let self, let context = self.context, !self.closing else { return }
+            if self.calls.isEmpty && NIODeadline.now() - self.lastRead >= idle {
+                self.goAway(RPCError(code: .unavailable, message: "connection idle; closing"), context: context)
+            } else {
+                self.scheduleIdleCheck(context: context)
+            }
         }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        for (_, call) in calls { call.task?.cancel() }
+        idleCheck?.cancel()
+        idleCheck = nil
+        deadlineTimer?.task.cancel()
+        deadlineTimer = nil
         stats.callsFinished(calls.count)
         calls.removeAll()
         context.fireChannelInactive()
@@ -73,6 +99,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
+        lastRead = .now()
         let message = unwrapInboundIn(data)
         let frame: Cx_Wire_V1_Frame
         do {
@@ -121,10 +148,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 frame.goAway.status = RPCError(code: .unavailable, message: "server is shutting down").wireStatus
                 context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
             }
-        case let idle as IdleStateHandler.IdleStateEvent where idle == .all:
-            if calls.isEmpty && !closing {
-                goAway(RPCError(code: .unavailable, message: "connection idle; closing"), context: context)
-            }
         default:
             context.fireUserInboundEventTriggered(event)
         }
@@ -168,57 +191,86 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             timeout = min(.microseconds(Int64(clamping: request.timeoutMicros)), configuration.maxTimeout)
         }
         let deadline = NIODeadline.now() + timeout
-        var callLogger = logger
-        callLogger[metadataKey: "call_id"] = "\(id)"
-        callLogger[metadataKey: "method"] = "\(request.method)"
         let serverContext = ServerContext(
             callID: id, method: request.method, metadata: request.metadata, deadline: deadline, peer: peer,
-            logger: callLogger)
+            logger: logger)
 
         let eventLoop = context.eventLoop
         let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
         let payload = request.payload
         stats.callStarted()
-        let task = Task {
+        calls[id] = Call(task: nil, deadline: deadline, timeout: timeout)
+        // The handler starts on this event loop thread and runs until it
+        // first suspends. A handler that never suspends (echo, a cache hit)
+        // is answered right here, with no thread hop either way; one that
+        // does suspend resumes on the global executor and hops back once.
+        let task = Task.immediate {
             let result: Result<Data, any Error>
             do {
                 result = .success(try await route.handle(payload, serverContext))
             } catch {
                 result = .failure(error)
             }
-            eventLoop.execute { loopBound.value.finishCall(id: id, result: result, logger: serverContext.logger) }
+            if eventLoop.inEventLoop {
+                loopBound.value.finishCall(id: id, result: result, context: serverContext)
+            } else {
+                eventLoop.execute { loopBound.value.finishCall(id: id, result: result, context: serverContext) }
+            }
         }
-        let timer = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-            guard let self else { return }
-            self.expireCall(id: id, timeout: timeout)
-        }
-        calls[id] = Call(task: task, timer: timer)
+        guard calls[id] != nil else { return }  // answered already
+        calls[id]?.task = task
+        armDeadlineTimer(for: deadline, context: context)
     }
 
-    private func finishCall(id: UInt64, result: Result<Data, any Error>, logger: Logger) {
-        // Gone when the deadline fired, the client cancelled, or the connection closed first.
-        guard let call = calls.removeValue(forKey: id), let context else { return }
-        call.timer?.cancel()
-        stats.callsFinished(1)
-        switch result {
-        case .success(let payload):
-            respond(id: id, result: .success(payload), context: context)
-        case .failure(let error):
-            respond(id: id, result: .failure(Self.status(for: error, callID: id, logger: logger)), context: context)
+    /// Makes sure the connection's timer fires by `deadline`.
+    private func armDeadlineTimer(for deadline: NIODeadline, context: ChannelHandlerContext) {
+        if let current = deadlineTimer, current.deadline <= deadline { return }
+        deadlineTimer?.task.cancel()
+        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            guard let self else { return }
+            self.deadlineTimer = nil
+            self.expireDueCalls()
         }
+        deadlineTimer = (deadline, task)
+    }
+
+    /// Answers DEADLINE_EXCEEDED to every call whose deadline has passed,
+    /// cancels their handlers, and re-arms the timer for the next deadline.
+    private func expireDueCalls() {
+        guard let context else { return }
+        let now = NIODeadline.now()
+        var next: NIODeadline?
+        for (id, call) in calls {
+            if call.deadline <= now {
+                calls[id] = nil
+                call.task?.cancel()
+                stats.callsFinished(1)
+                respond(
+                    id: id,
+                    result: .failure(RPCError(
+                        code: .deadlineExceeded,
+                        message: "deadline of \(Self.describe(call.timeout)) passed before the call finished")),
+                    context: context)
+            } else if next == nil || call.deadline < next! {
+                next = call.deadline
+            }
+        }
+        if let next { armDeadlineTimer(for: next, context: context) }
         if draining && calls.isEmpty {
             goAway(RPCError(code: .unavailable, message: "server is shutting down"), context: context)
         }
     }
 
-    private func expireCall(id: UInt64, timeout: TimeAmount) {
-        guard let call = calls.removeValue(forKey: id), let context else { return }
-        call.task?.cancel()
+    private func finishCall(id: UInt64, result: Result<Data, any Error>, context serverContext: ServerContext) {
+        // Gone when the deadline fired, the client cancelled, or the connection closed first.
+        guard calls.removeValue(forKey: id) != nil, let context else { return }
         stats.callsFinished(1)
-        respond(
-            id: id,
-            result: .failure(RPCError(code: .deadlineExceeded, message: "deadline of \(Self.describe(timeout)) passed before the call finished")),
-            context: context)
+        switch result {
+        case .success(let payload):
+            respond(id: id, result: .success(payload), context: context)
+        case .failure(let error):
+            respond(id: id, result: .failure(Self.status(for: error, callID: id, logger: serverContext.logger)), context: context)
+        }
         if draining && calls.isEmpty {
             goAway(RPCError(code: .unavailable, message: "server is shutting down"), context: context)
         }
@@ -227,7 +279,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func cancelCall(id: UInt64) {
         guard let call = calls.removeValue(forKey: id) else { return }
         call.task?.cancel()
-        call.timer?.cancel()
         stats.callsFinished(1)
         if draining && calls.isEmpty, let context {
             goAway(RPCError(code: .unavailable, message: "server is shutting down"), context: context)

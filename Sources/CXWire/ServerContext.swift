@@ -13,8 +13,16 @@ public struct ServerContext: Sendable {
     public let deadline: NIODeadline
     /// The client's address, `127.0.0.1:53412`.
     public let peer: String
-    /// Carries `call_id` and `method` on every line.
-    public var logger: Logger
+    private let serverLogger: Logger
+
+    /// The server's logger with `call_id` and `method` on every line. Built
+    /// when asked for, so calls that never log pay nothing for it.
+    public var logger: Logger {
+        var logger = serverLogger
+        logger[metadataKey: "call_id"] = "\(callID)"
+        logger[metadataKey: "method"] = "\(method)"
+        return logger
+    }
 
     public init(
         callID: UInt64,
@@ -29,6 +37,6 @@ public struct ServerContext: Sendable {
         self.metadata = metadata
         self.deadline = deadline
         self.peer = peer
-        self.logger = logger
+        self.serverLogger = logger
     }
 }

@@ -1,0 +1,30 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// Benchmarks live in their own package so their dependencies never slow the
+// product's build. Run from the repository root:
+//   swift run -c release --package-path Benchmarks cx-bench wire
+let package = Package(
+    name: "CXBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "CX", path: "../"),
+        .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/hdrhistogram/hdrhistogram-swift.git", exact: "0.2.0"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "cx-bench",
+            dependencies: [
+                .product(name: "CXWire", package: "CX"),
+                .product(name: "CXModel", package: "CX"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: [.treatAllWarnings(as: .error)]
+        ),
+    ]
+)
