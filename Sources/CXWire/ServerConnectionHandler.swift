@@ -34,6 +34,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var calls: [UInt64: Call] = [:]
     private var peer = "unknown"
     private var draining = false
+    private var goAwaySent = false
     private var closing = false
     private var flushScheduled = false
     /// One timer per connection, set for the earliest deadline of the calls
@@ -110,6 +111,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         switch frame.body {
         case .request(let request):
+            guard frame.callID != 0 else {
+                protocolViolation(FrameError.malformedEnvelope("call id 0 is reserved for connection frames"), context: context)
+                return
+            }
             startCall(id: frame.callID, request: request, context: context)
         case .cancel:
             cancelCall(id: frame.callID)
@@ -118,16 +123,22 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             pong.pong.data = ping.data
             context.write(wrapOutboundOut(pong), promise: nil)
             scheduleFlush(context: context)
-        case .response, .pong, .goAway, .none:
+        case .pong:
+            break  // an answer to nothing we sent; harmless
+        case .response, .goAway, .none:
             // A client never sends these; the stream is not what we think it is.
             protocolViolation(
-                FrameError.malformedEnvelope("a client may send request, cancel or ping; got \(Self.kind(of: frame))"),
+                FrameError.malformedEnvelope("a client may send request, cancel, ping or pong; got \(Self.kind(of: frame))"),
                 context: context)
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let frameError = error as? FrameError {
+        if closing { return }  // we are closing; what is left in the stream no longer matters
+        if case .truncatedFrame = error as? FrameError {
+            logger.debug("client closed inside a frame", metadata: ["peer": "\(peer)", "error": "\(error)"])
+            context.close(promise: nil)
+        } else if let frameError = error as? FrameError {
             protocolViolation(frameError, context: context)
         } else {
             logger.debug("connection error", metadata: ["peer": "\(peer)", "error": "\(error)"])
@@ -147,6 +158,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 var frame = Cx_Wire_V1_Frame()
                 frame.goAway.status = RPCError(code: .unavailable, message: "server is shutting down").wireStatus
                 context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+                goAwaySent = true
             }
         default:
             context.fireUserInboundEventTriggered(event)
@@ -191,8 +203,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             timeout = min(.microseconds(Int64(clamping: request.timeoutMicros)), configuration.maxTimeout)
         }
         let deadline = NIODeadline.now() + timeout
+        var metadata = request.metadata
+        if metadata.keys.contains(where: { key in key.utf8.contains { $0 >= 0x41 && $0 <= 0x5a } }) {
+            metadata = Dictionary(metadata.map { ($0.key.lowercased(), $0.value) }) { first, _ in first }
+        }
         let serverContext = ServerContext(
-            callID: id, method: request.method, metadata: request.metadata, deadline: deadline, peer: peer,
+            callID: id, method: request.method, metadata: metadata, deadline: deadline, peer: peer,
             logger: logger)
 
         let eventLoop = context.eventLoop
@@ -303,6 +319,14 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         frame.callID = id
         var response = Cx_Wire_V1_Response()
         switch result {
+        case .success(let payload) where payload.count > configuration.limits.maxMessageSize:
+            logger.error("response over the message limit", metadata: [
+                "call_id": "\(id)", "bytes": "\(payload.count)", "limit": "\(configuration.limits.maxMessageSize)",
+            ])
+            response.status = RPCError(
+                code: .resourceExhausted,
+                message: "response of \(payload.count) bytes is over the \(configuration.limits.maxMessageSize)-byte message limit; ask for less (a smaller page)"
+            ).wireStatus
         case .success(let payload):
             response.status.code = .ok
             response.payload = payload
@@ -334,16 +358,39 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         goAway(RPCError(code: code, message: error.description, reason: "PROTOCOL_VIOLATION"), context: context)
     }
 
-    /// Sends GoAway, then closes once it is written. Calls still in flight are cancelled.
+    /// Sends GoAway, then shuts down the sending side once it is written and
+    /// closes fully when the client does (or after a linger period).
+    ///
+    /// Closing outright could lose what was just sent: if the client's bytes
+    /// are still unread here, the kernel answers the close with a reset, and
+    /// the client's kernel drops the GoAway and any answers it had not read.
+    /// Calls still in flight are cancelled.
     private func goAway(_ error: RPCError, context: ChannelHandlerContext) {
         guard !closing else { return }
         closing = true
-        var frame = Cx_Wire_V1_Frame()
-        frame.goAway.status = error.wireStatus
-        context.writeAndFlush(wrapOutboundOut(frame)).assumeIsolated().whenComplete { [weak self] _ in
-            self?.context?.close(promise: nil)
+        for (_, call) in calls { call.task?.cancel() }
+        stats.callsFinished(calls.count)
+        calls.removeAll()
+        let written: EventLoopFuture<Void>
+        if draining && goAwaySent {
+            written = context.eventLoop.makeSucceededVoidFuture()  // the client was told when draining began
+            context.flush()
+        } else {
+            var frame = Cx_Wire_V1_Frame()
+            frame.goAway.status = error.wireStatus
+            written = context.writeAndFlush(wrapOutboundOut(frame))
+        }
+        written.assumeIsolated().whenComplete { [weak self] _ in
+            guard let self, let context = self.context else { return }
+            context.close(mode: .output, promise: nil)
+            context.eventLoop.assumeIsolated().scheduleTask(in: Self.closeLinger) { [weak self] in
+                self?.context?.close(promise: nil)
+            }
         }
     }
+
+    /// How long a connection that was sent GoAway waits for the client to close.
+    static let closeLinger = TimeAmount.seconds(2)
 
     // MARK: Descriptions
 

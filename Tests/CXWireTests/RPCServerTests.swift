@@ -195,7 +195,7 @@ final class RPCServerTests: XCTestCase {
         let methods = try await client.call(Cx_Wire_V1_Reflection.listMethods, .init())
         XCTAssertEqual(methods.server, "profiles")
         XCTAssertEqual(methods.methods.map(\.name), [
-            "/cx.test.v1.Test/Fail", "/cx.test.v1.Test/Slow", "/cx.wire.v1.Echo/Echo", "/cx.wire.v1.Health/Check",
+            "/cx.test.v1.Test/Big", "/cx.test.v1.Test/Fail", "/cx.test.v1.Test/Metadata", "/cx.test.v1.Test/Slow", "/cx.wire.v1.Echo/Echo", "/cx.wire.v1.Health/Check",
             "/cx.wire.v1.Reflection/ListMethods",
         ])
         XCTAssertEqual(methods.methods.first { $0.name == "/cx.wire.v1.Health/Check" }?.responseType, "cx.wire.v1.HealthCheckResponse")
@@ -285,6 +285,102 @@ final class RPCServerTests: XCTestCase {
         XCTAssertEqual(try Cx_Wire_V1_EchoResponse(serializedBytes: frames[0].frame.response.payload).text, text)
         message.clear()
         await raw.close()
+        server.close()
+    }
+}
+
+final class RPCServerProtocolEdgeTests: XCTestCase {
+    private func request(id: UInt64, method: String = Cx_Wire_V1_Echo.echo.fullName, text: String = "x") throws -> Cx_Wire_V1_Frame {
+        var frame = Cx_Wire_V1_Frame()
+        frame.callID = id
+        frame.request.method = method
+        frame.request.payload = try echo(text).serializedBytes()
+        return frame
+    }
+
+    func testCallIDZeroIsAProtocolViolation() async throws {
+        let (server, port) = try await startServer()
+        let raw = try await RawConnection.connect(port: port)
+        try await raw.send(frame: try request(id: 0))
+        try await raw.waitForClose()
+        let goAway = try raw.receivedFrames().first?.frame.goAway
+        XCTAssertEqual(goAway?.status.reason, "PROTOCOL_VIOLATION")
+        XCTAssertTrue(goAway?.status.message.contains("call id 0") ?? false)
+        server.close()
+    }
+
+    func testDuplicateInFlightCallIDIsAProtocolViolation() async throws {
+        let (server, port) = try await startServer()
+        let raw = try await RawConnection.connect(port: port)
+        try await raw.send(frame: try request(id: 5, method: TestMethods.slow.fullName, text: "1000"))
+        try await raw.send(frame: try request(id: 5, method: TestMethods.slow.fullName, text: "1000"))
+        try await raw.waitForClose()
+        XCTAssertEqual(try raw.receivedFrames().last?.frame.goAway.status.reason, "PROTOCOL_VIOLATION")
+        server.close()
+    }
+
+    func testUnaskedPongIsIgnored() async throws {
+        let (server, port) = try await startServer()
+        let raw = try await RawConnection.connect(port: port)
+        var pong = Cx_Wire_V1_Frame()
+        pong.pong.data = 1
+        try await raw.send(frame: pong)
+        try await raw.send(frame: try request(id: 1, text: "still here"))
+        let frames = try await raw.waitForFrames(1)
+        XCTAssertEqual(try Cx_Wire_V1_EchoResponse(serializedBytes: frames[0].frame.response.payload).text, "still here")
+        await raw.close()
+        server.close()
+    }
+
+    func testResponseOverTheLimitIsRefusedNotSent() async throws {
+        let (server, port) = try await startServer { $0.limits.maxMessageSize = 4_096 }
+        let client = RPCClient(host: "127.0.0.1", port: port, configuration: .init(limits: .init(maxMessageSize: 1 << 20)))
+        let error = await assertRPCError(.resourceExhausted) { try await client.call(TestMethods.big, echo("10000")) }
+        XCTAssertTrue(error?.message.contains("over the 4096-byte message limit") ?? false, "\(String(describing: error))")
+        // The connection is fine afterwards.
+        let small = try await client.call(TestMethods.big, echo("100"))
+        XCTAssertEqual(small.payload.count, 100)
+        await client.close()
+        server.close()
+    }
+
+    func testClientRefusesARequestOverItsLimitBeforeSending() async throws {
+        let (server, port) = try await startServer()
+        let client = RPCClient(host: "127.0.0.1", port: port, configuration: .init(limits: .init(maxMessageSize: 1_024)))
+        var big = Cx_Wire_V1_EchoRequest()
+        big.payload = Data(count: 2_000)
+        await assertRPCError(.resourceExhausted) { try await client.call(Cx_Wire_V1_Echo.echo, big) }
+        await client.close()
+        server.close()
+    }
+
+    func testMetadataKeysReachTheHandlerLowercased() async throws {
+        let (server, port) = try await startServer()
+        let client = RPCClient(host: "127.0.0.1", port: port, configuration: .init(metadata: ["Authorization": "Bearer t"]))
+        let seen = try await client.call(TestMethods.metadata, echo(""), options: .init(metadata: ["TraceParent": "00-abc", "x-id": "7"]))
+        XCTAssertEqual(seen.text, "authorization=Bearer t\ntraceparent=00-abc\nx-id=7")
+        await client.close()
+        server.close()
+    }
+
+    func testGoAwayIsNotLostWhenTheClientHasSentMoreThanWasRead() async throws {
+        // Closing right after the GoAway would reset a connection whose bytes
+        // are still unread, and the reset makes the client's kernel discard
+        // the GoAway before the client reads it.
+        let (server, port) = try await startServer()
+        for attempt in 0..<5 {
+            let socket = try BlockingSocket(port: port)
+            var junk: [UInt8] = [0x02, 0, 0, 0, 1, 0]  // reserved flag bit: a violation in the first frame
+            junk += [UInt8](repeating: 0x55, count: 256 << 10)
+            socket.sendAll(junk)
+            try await Task.sleep(for: .milliseconds(50))  // the server answers and ends the connection meanwhile
+            let (bytes, reset) = socket.readAll()
+            socket.close()
+            XCTAssertFalse(reset, "attempt \(attempt): connection reset")
+            var buffer = ByteBuffer(bytes: bytes)
+            let message = try FrameParser().nextMessage(from: &buffer)
+            XCTAssertEqual(try message.map { try Cx_Wire_V1_Frame(buffer: $0) }?.goAway.status.reason, "PROTOCOL_VIOLATION", "attempt \(attempt)")
+        }
         server.close()
     }
 }

@@ -1,4 +1,5 @@
 import CXModel
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -12,6 +13,10 @@ enum TestMethods {
     /// Waits the milliseconds written in `text`, then echoes.
     static let slow = MethodDescriptor<Cx_Wire_V1_EchoRequest, Cx_Wire_V1_EchoResponse>(service: "cx.test.v1.Test", method: "Slow")
     static let fail = MethodDescriptor<Cx_Wire_V1_EchoRequest, Cx_Wire_V1_EchoResponse>(service: "cx.test.v1.Test", method: "Fail")
+    /// Answers with a payload of as many bytes as `text` says.
+    static let big = MethodDescriptor<Cx_Wire_V1_EchoRequest, Cx_Wire_V1_EchoResponse>(service: "cx.test.v1.Test", method: "Big")
+    /// Answers with the metadata it saw, as `key=value` lines, sorted.
+    static let metadata = MethodDescriptor<Cx_Wire_V1_EchoRequest, Cx_Wire_V1_EchoResponse>(service: "cx.test.v1.Test", method: "Metadata")
 }
 
 /// Counts what the slow handler saw: how many ran to the end, how many were cancelled.
@@ -46,6 +51,16 @@ func makeTestRouter(log: HandlerLog) -> RPCRouter {
         case "invalid": throw RPCError.invalidArgument(field: "text", "must not be \"invalid\"")
         default: throw TestSecretError()
         }
+    }
+    router.register(TestMethods.big) { request, _ in
+        var response = Cx_Wire_V1_EchoResponse()
+        response.payload = Data(repeating: 0x62, count: Int(request.text) ?? 0)
+        return response
+    }
+    router.register(TestMethods.metadata) { _, context in
+        var response = Cx_Wire_V1_EchoResponse()
+        response.text = context.metadata.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "\n")
+        return response
     }
     return router
 }
@@ -90,14 +105,21 @@ final class RawConnection: Sendable {
         self.collector = collector
     }
 
-    static func connect(port: Int) async throws -> RawConnection {
+    /// - Parameter autoRead: false leaves what the server sends unread in the
+    ///   socket until ``startReading()``, like a client busy writing.
+    static func connect(port: Int, autoRead: Bool = true) async throws -> RawConnection {
         let collector = Collector()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.autoRead, value: autoRead)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
             }
             .connect(host: "127.0.0.1", port: port).get()
         return RawConnection(channel: channel, collector: collector)
+    }
+
+    func startReading() async {
+        try? await channel.setOption(.autoRead, value: true).get()
     }
 
     func send(_ bytes: [UInt8]) async throws {
@@ -174,4 +196,60 @@ extension XCTestCase {
         }
         return nil
     }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A plain blocking socket: writes everything first and reads only when
+/// asked, the way a simple client in any language behaves.
+struct BlockingSocket {
+    let fd: Int32
+
+    init(port: Int) throws {
+        #if canImport(Glibc)
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw RPCError(code: .unavailable, message: "connect failed: errno \(errno)") }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Sends as much of `bytes` as the peer takes; stops at the first error.
+    func sendAll(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if sent <= 0 { return }
+            offset += sent
+        }
+    }
+
+    /// Everything until end-of-stream, a reset, or the 5 s timeout.
+    func readAll() -> (bytes: [UInt8], reset: Bool) {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count > 0 {
+                out += chunk[..<count]
+            } else {
+                return (out, count < 0 && errno == ECONNRESET)
+            }
+        }
+    }
+
+    func close() { _ = Glibc.close(fd) }
 }

@@ -11,7 +11,7 @@ public enum CXMethods {
     ]
 
     /// FNV-1a 64 over the .proto files this was generated from.
-    public static let protoSpecFingerprint: UInt64 = 0xbf4701cc96369799
+    public static let protoSpecFingerprint: UInt64 = 0x39e7c59991d4d929
 }
 
 /// The methods of `cx.wire.v1.Echo`.

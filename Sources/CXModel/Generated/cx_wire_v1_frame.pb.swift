@@ -164,7 +164,7 @@ public nonisolated struct Cx_Wire_V1_Frame: Sendable {
     set {body = .cancel(newValue)}
   }
 
-  /// either way: are you there?
+  /// either way, call_id 0: are you there?
   public var ping: Cx_Wire_V1_Ping {
     get {
       if case .ping(let v)? = body {return v}
@@ -173,7 +173,7 @@ public nonisolated struct Cx_Wire_V1_Frame: Sendable {
     set {body = .ping(newValue)}
   }
 
-  /// the answer to a Ping, echoing its data
+  /// the answer to a Ping, echoing its data; call_id 0
   public var pong: Cx_Wire_V1_Pong {
     get {
       if case .pong(let v)? = body {return v}
@@ -200,9 +200,9 @@ public nonisolated struct Cx_Wire_V1_Frame: Sendable {
     case response(Cx_Wire_V1_Response)
     /// client -> server: the client gave up on call_id
     case cancel(Cx_Wire_V1_Cancel)
-    /// either way: are you there?
+    /// either way, call_id 0: are you there?
     case ping(Cx_Wire_V1_Ping)
-    /// the answer to a Ping, echoing its data
+    /// the answer to a Ping, echoing its data; call_id 0
     case pong(Cx_Wire_V1_Pong)
     /// server -> client: no new calls on this connection
     case goAway(Cx_Wire_V1_GoAway)
@@ -302,17 +302,20 @@ public nonisolated struct Cx_Wire_V1_Pong: Sendable {
   public init() {}
 }
 
-/// The server accepts no new calls on this connection. Calls it already read
-/// are still answered; then it closes the connection. A Request that arrives
-/// after a GoAway is answered UNAVAILABLE without being run, so the client
-/// may safely retry it on a new connection.
+/// The server accepts no new calls on this connection. When draining
+/// (shutdown), calls it already read are still answered; then it stops
+/// sending and closes. A Request that arrives after a GoAway is not run: it
+/// is answered UNAVAILABLE, or the connection closes without an answer, so
+/// the client may safely retry it on a new connection. Other GoAways (idle,
+/// too many connections, protocol violation) end the connection at once.
 public nonisolated struct Cx_Wire_V1_GoAway: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Why: UNAVAILABLE for shutdown or idleness, RESOURCE_EXHAUSTED for too
-  /// many connections, INVALID_ARGUMENT or INTERNAL for a protocol violation.
+  /// Why: UNAVAILABLE for shutdown or idleness; RESOURCE_EXHAUSTED for too
+  /// many connections or an oversized frame; INVALID_ARGUMENT for a frame
+  /// that breaks the protocol (reason PROTOCOL_VIOLATION).
   public var status: Cx_Wire_V1_Status {
     get {_status ?? Cx_Wire_V1_Status()}
     set {_status = newValue}
