@@ -1,0 +1,49 @@
+import CXModel
+import CXWire
+import Foundation
+import XCTest
+
+final class ServiceExecutableTests: XCTestCase {
+    func testEachServiceServesItsBuiltinsAndStopsCleanlyOnSIGTERM() async throws {
+        for service in CXServiceName.allCases {
+            let running = try RunningService(service)
+            let client = try RPCClient(address: running.address)
+            let health = try await client.call(Cx_Wire_V1_Health.check, .init())
+            XCTAssertEqual(health.status, .serving)
+            XCTAssertEqual(health.server, service.rawValue)
+            let echo = try await client.call(Cx_Wire_V1_Echo.echo, .with { $0.text = "درود" })
+            XCTAssertEqual(echo.text, "درود")
+            await client.close()
+            let (status, log) = running.stop()
+            XCTAssertEqual(status, 0, "\(service.executableName) exit status; log:\n\(log)")
+            XCTAssertTrue(log.contains("listening"), log)
+            XCTAssertTrue(log.contains("stopped"), log)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: running.dataDirectory.path) == false)
+        }
+    }
+
+    func testSIGINTAlsoDrainsAndExitsZero() throws {
+        let running = try RunningService(.loyalty)
+        let (status, log) = running.stop(signal: SIGINT)
+        XCTAssertEqual(status, 0, log)
+        XCTAssertTrue(log.contains("draining"), log)
+    }
+
+    func testBadFlagIsAUsageErrorNamingIt() throws {
+        let result = try runCommand("cx-journey", ["--listen", "nowhere"])
+        XCTAssertEqual(result.status, 64)
+        XCTAssertTrue(result.stderr.contains("--listen: \"nowhere\" is not host:port"), result.stderr)
+        let level = try runCommand("cx-journey", ["--log-level", "loud"])
+        XCTAssertEqual(level.status, 64)
+        XCTAssertTrue(level.stderr.contains("--log-level: \"loud\""), level.stderr)
+    }
+
+    func testJSONLogLinesCarryTheServerName() throws {
+        let running = try RunningService(.feedback, extraArguments: ["--log-format", "json"])
+        let (_, log) = running.stop()
+        let first = log.split(separator: "\n").first.map(String.init) ?? ""
+        let object = try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: String]
+        XCTAssertEqual(object?["server"], "feedback", first)
+        XCTAssertEqual(object?["message"], "listening", first)
+    }
+}
