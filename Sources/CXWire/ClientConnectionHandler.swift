@@ -25,8 +25,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// Set once the connection is going or gone: new calls fail with it.
     private var closedError: RPCError?
     private var flushScheduled = false
-    /// One timer for the earliest deadline of the calls in flight.
-    private var deadlineTimer: (deadline: NIODeadline, task: Scheduled<Void>)?
+    private var deadlineTimer = DeadlineTimer()
 
     init(peer: String, onGoAway: @escaping @Sendable (RPCError) -> Void) {
         self.peer = peer
@@ -122,45 +121,33 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private func failAll(_ error: RPCError) {
         if closedError == nil { closedError = error }
-        deadlineTimer?.task.cancel()
-        deadlineTimer = nil
+        deadlineTimer.cancel()
         let calls = pending
         pending.removeAll()
         for (_, call) in calls { call.continuation.resume(throwing: error) }
     }
 
     private func armDeadlineTimer(for deadline: NIODeadline, context: ChannelHandlerContext) {
-        if let current = deadlineTimer, current.deadline <= deadline { return }
-        deadlineTimer?.task.cancel()
-        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+        deadlineTimer.arm(for: deadline, on: context.eventLoop.assumeIsolated()) { [weak self] in
             guard let self else { return }
-            self.deadlineTimer = nil
+            self.deadlineTimer.fired()
             self.expireDueCalls()
         }
-        deadlineTimer = (deadline, task)
     }
 
     /// Fails every call past its deadline, tells the server to stop working
     /// on them, and re-arms the timer for the next deadline.
     private func expireDueCalls() {
         guard let context else { return }
-        let now = NIODeadline.now()
-        var next: NIODeadline?
-        var expired = false
-        for (id, call) in pending {
-            if call.deadline <= now {
-                pending[id] = nil
-                call.continuation.resume(throwing: RPCError(code: .deadlineExceeded, message: "no answer from \(peer) before the deadline"))
-                var frame = Cx_Wire_V1_Frame()
-                frame.callID = id
-                frame.cancel = Cx_Wire_V1_Cancel()
-                context.write(wrapOutboundOut(frame), promise: nil)
-                expired = true
-            } else if next == nil || call.deadline < next! {
-                next = call.deadline
-            }
+        let (expired, next) = DeadlineTimer.takeExpired(from: &pending, now: .now(), deadline: \.deadline)
+        for (id, call) in expired {
+            call.continuation.resume(throwing: RPCError(code: .deadlineExceeded, message: "no answer from \(peer) before the deadline"))
+            var frame = Cx_Wire_V1_Frame()
+            frame.callID = id
+            frame.cancel = Cx_Wire_V1_Cancel()
+            context.write(wrapOutboundOut(frame), promise: nil)
         }
-        if expired { scheduleFlush(context: context) }
+        if !expired.isEmpty { scheduleFlush(context: context) }
         if let next { armDeadlineTimer(for: next, context: context) }
     }
 }

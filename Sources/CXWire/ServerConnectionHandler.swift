@@ -37,9 +37,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var goAwaySent = false
     private var closing = false
     private var flushScheduled = false
-    /// One timer per connection, set for the earliest deadline of the calls
-    /// in flight: calls mostly share a timeout, so a new call rarely moves it.
-    private var deadlineTimer: (deadline: NIODeadline, task: Scheduled<Void>)?
+    private var deadlineTimer = DeadlineTimer()
     /// When a frame last arrived; with no calls in flight for the idle
     /// timeout after it, the connection is closed.
     private var lastRead = NIODeadline.now()
@@ -91,8 +89,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         for (_, call) in calls { call.task?.cancel() }
         idleCheck?.cancel()
         idleCheck = nil
-        deadlineTimer?.task.cancel()
-        deadlineTimer = nil
+        deadlineTimer.cancel()
         stats.callsFinished(calls.count)
         calls.removeAll()
         context.fireChannelInactive()
@@ -238,38 +235,28 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         armDeadlineTimer(for: deadline, context: context)
     }
 
-    /// Makes sure the connection's timer fires by `deadline`.
     private func armDeadlineTimer(for deadline: NIODeadline, context: ChannelHandlerContext) {
-        if let current = deadlineTimer, current.deadline <= deadline { return }
-        deadlineTimer?.task.cancel()
-        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+        deadlineTimer.arm(for: deadline, on: context.eventLoop.assumeIsolated()) { [weak self] in
             guard let self else { return }
-            self.deadlineTimer = nil
+            self.deadlineTimer.fired()
             self.expireDueCalls()
         }
-        deadlineTimer = (deadline, task)
     }
 
     /// Answers DEADLINE_EXCEEDED to every call whose deadline has passed,
     /// cancels their handlers, and re-arms the timer for the next deadline.
     private func expireDueCalls() {
         guard let context else { return }
-        let now = NIODeadline.now()
-        var next: NIODeadline?
-        for (id, call) in calls {
-            if call.deadline <= now {
-                calls[id] = nil
-                call.task?.cancel()
-                stats.callsFinished(1)
-                respond(
-                    id: id,
-                    result: .failure(RPCError(
-                        code: .deadlineExceeded,
-                        message: "deadline of \(Self.describe(call.timeout)) passed before the call finished")),
-                    context: context)
-            } else if next == nil || call.deadline < next! {
-                next = call.deadline
-            }
+        let (expired, next) = DeadlineTimer.takeExpired(from: &calls, now: .now(), deadline: \.deadline)
+        for (id, call) in expired {
+            call.task?.cancel()
+            stats.callsFinished(1)
+            respond(
+                id: id,
+                result: .failure(RPCError(
+                    code: .deadlineExceeded,
+                    message: "deadline of \(Self.describe(call.timeout)) passed before the call finished")),
+                context: context)
         }
         if let next { armDeadlineTimer(for: next, context: context) }
         if draining && calls.isEmpty {
