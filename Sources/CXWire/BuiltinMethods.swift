@@ -9,7 +9,7 @@ enum BuiltinMethods {
         stats: ServerStats,
         state draining: @escaping @Sendable () -> Bool
     ) {
-        router.register(Cx_Wire_V1_Health.check) { _, _ in
+        router.register(Cx_Wire_V1_Health.check, synchronousHandler: { _, _ in
             var response = Cx_Wire_V1_HealthCheckResponse()
             response.server = configuration.name
             response.version = configuration.version
@@ -23,13 +23,13 @@ enum BuiltinMethods {
                 response.status = .serving
             }
             return response
-        }
-        router.register(Cx_Wire_V1_Echo.echo) { request, _ in
+        })
+        router.register(Cx_Wire_V1_Echo.echo, synchronousHandler: { request, _ in
             var response = Cx_Wire_V1_EchoResponse()
             response.payload = request.payload
             response.text = request.text
             return response
-        }
+        })
         // Reflection lists the router as it is after this registration, itself included.
         var methods = router.methods.map(\.self)
         methods.append(AnyMethodDescriptor(Cx_Wire_V1_Reflection.listMethods))
@@ -40,11 +40,11 @@ enum BuiltinMethods {
             info.responseType = method.responseTypeName
             return info
         }
-        router.register(Cx_Wire_V1_Reflection.listMethods) { _, _ in
+        router.register(Cx_Wire_V1_Reflection.listMethods, synchronousHandler: { _, _ in
             var response = Cx_Wire_V1_ListMethodsResponse()
             response.server = configuration.name
             response.methods = listing
             return response
-        }
+        })
     }
 }

@@ -125,8 +125,7 @@ final class ClientConnection: Sendable {
                     })
                 }
             }
-        bootstrap.connect(host: host, port: port).whenComplete { [weak self] result in
-            guard let self else { return }
+        bootstrap.connect(host: host, port: port).whenComplete { result in
             switch result {
             case .success(let channel):
                 let id = ObjectIdentifier(channel)

@@ -71,8 +71,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private func scheduleFlush(context: ChannelHandlerContext) {
         guard !flushScheduled else { return }
         flushScheduled = true
-        context.eventLoop.assumeIsolated().execute { [weak self] in
-            guard let self, let context = self.context else { return }
+        context.eventLoop.assumeIsolated().execute {
+            // A strong capture on purpose: a weak reference would give the handler a
+            // side table, and every retain and release of it would take the slow path.
+            guard let context = self.context else { return }
             self.flushScheduled = false
             context.flush()
         }
@@ -128,8 +130,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func armDeadlineTimer(for deadline: NIODeadline, context: ChannelHandlerContext) {
-        deadlineTimer.arm(for: deadline, on: context.eventLoop.assumeIsolated()) { [weak self] in
-            guard let self else { return }
+        deadlineTimer.arm(for: deadline, on: context.eventLoop.assumeIsolated()) {
             self.deadlineTimer.fired()
             self.expireDueCalls()
         }

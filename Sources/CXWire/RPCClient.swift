@@ -25,7 +25,7 @@ public final class RPCClient: Sendable {
     /// The pool's connections grouped by event loop: a caller running on a
     /// loop (Swift Concurrency on NIO's loops) uses a connection of its own
     /// loop, so writing the request and resuming on the answer hop no thread.
-    private let poolByLoop: [ObjectIdentifier: [ClientConnection]]
+    private let poolByLoop: [(loop: any EventLoop, connections: [ClientConnection])]
     private let nextConnection = Atomic<Int>(0)
 
     public init(
@@ -41,7 +41,7 @@ public final class RPCClient: Sendable {
             ClientConnection(host: host, port: port, configuration: configuration, eventLoop: group.next())
         }
         self.pool = pool
-        poolByLoop = Dictionary(grouping: pool) { ObjectIdentifier($0.eventLoop) }
+        poolByLoop = Dictionary(grouping: pool) { ObjectIdentifier($0.eventLoop) }.values.map { ($0[0].eventLoop, $0) }
     }
 
     /// A client for `"host:port"` (`[::1]:7101` for IPv6).
@@ -99,9 +99,7 @@ public final class RPCClient: Sendable {
         if Task.isCancelled { throw RPCError(code: .cancelled, message: "call cancelled by the caller") }
         let index = nextConnection.add(1, ordering: .relaxed).newValue
         let connection: ClientConnection
-        if let current = MultiThreadedEventLoopGroup.currentEventLoop,
-            let local = poolByLoop[ObjectIdentifier(current)]
-        {
+        if let local = poolByLoop.first(where: { $0.loop.inEventLoop })?.connections {
             connection = local[index % local.count]
         } else {
             connection = pool[index % pool.count]

@@ -10,8 +10,15 @@ import SwiftProtobuf
 /// `INVALID_ARGUMENT`.
 public struct RPCRouter: Sendable {
     struct Route: Sendable {
+        enum Handler: Sendable {
+            /// Runs as a task; may suspend.
+            case async(@Sendable (Data, ServerContext) async throws -> Data)
+            /// Never suspends: runs inline on the connection's event loop, no task.
+            case sync(@Sendable (Data, ServerContext) throws -> Data)
+        }
+
         let descriptor: AnyMethodDescriptor
-        let handle: @Sendable (Data, ServerContext) async throws -> Data
+        let handler: Handler
     }
 
     private(set) var routes: [String: Route] = [:]
@@ -24,19 +31,36 @@ public struct RPCRouter: Sendable {
         _ method: MethodDescriptor<Request, Response>,
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
-        routes[method.fullName] = Route(descriptor: AnyMethodDescriptor(method)) { payload, context in
-            let request: Request
-            do {
-                request = try Request(serializedBytes: payload)
-            } catch {
-                throw RPCError(
-                    code: .invalidArgument,
-                    message: "request: not a valid \(Request.protoMessageName) (\(error))",
-                    reason: "MALFORMED_REQUEST"
-                )
-            }
-            let response = try await handler(request, context)
+        routes[method.fullName] = Route(descriptor: AnyMethodDescriptor(method), handler: .async { payload, context in
+            let response = try await handler(try Self.decode(Request.self, from: payload), context)
             return try response.serializedBytes()
+        })
+    }
+
+    /// Serves `method` with a handler that never suspends: it runs inline on
+    /// the event loop that read the request, with no task at all, which
+    /// makes it the cheapest kind of call (health, echo, lookups in memory).
+    /// It must not block or compute for long: the connections of its loop
+    /// wait meanwhile. Deadlines cannot interrupt it.
+    public mutating func register<Request, Response>(
+        _ method: MethodDescriptor<Request, Response>,
+        synchronousHandler handler: @escaping @Sendable (Request, ServerContext) throws -> Response
+    ) {
+        routes[method.fullName] = Route(descriptor: AnyMethodDescriptor(method), handler: .sync { payload, context in
+            let response = try handler(try Self.decode(Request.self, from: payload), context)
+            return try response.serializedBytes()
+        })
+    }
+
+    private static func decode<Request: CXMessage>(_ type: Request.Type, from payload: Data) throws -> Request {
+        do {
+            return try Request(serializedBytes: payload)
+        } catch {
+            throw RPCError(
+                code: .invalidArgument,
+                message: "request: not a valid \(Request.protoMessageName) (\(error))",
+                reason: "MALFORMED_REQUEST"
+            )
         }
     }
 

@@ -75,8 +75,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func scheduleIdleCheck(context: ChannelHandlerContext) {
         guard let idle = configuration.idleTimeout else { return }
         let period = TimeAmount.nanoseconds(max(idle.nanoseconds / 4, 10_000_000))
-        idleCheck = context.eventLoop.assumeIsolated().scheduleTask(in: period) { [weak self] in
-            guard let self, let context = self.context, !self.closing else { return }
+        idleCheck = context.eventLoop.assumeIsolated().scheduleTask(in: period) {
+            guard let context = self.context, !self.closing else { return }
             if self.calls.isEmpty && NIODeadline.now() - self.lastRead >= idle {
                 self.goAway(RPCError(code: .unavailable, message: "connection idle; closing"), context: context)
             } else {
@@ -208,10 +208,26 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             callID: id, method: request.method, metadata: metadata, deadline: deadline, peer: peer,
             logger: logger)
 
-        let eventLoop = context.eventLoop
-        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
         let payload = request.payload
         stats.callStarted()
+        let handle: @Sendable (Data, ServerContext) async throws -> Data
+        switch route.handler {
+        case .sync(let synchronous):
+            let result: Result<Data, any Error>
+            do {
+                result = .success(try synchronous(payload, serverContext))
+            } catch {
+                result = .failure(error)
+            }
+            stats.callsFinished(1)
+            answer(id: id, result: result, context: serverContext)
+            return
+        case .async(let asynchronous):
+            handle = asynchronous
+        }
+
+        let eventLoop = context.eventLoop
+        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
         calls[id] = Call(task: nil, deadline: deadline, timeout: timeout)
         // The handler starts on this event loop thread and runs until it
         // first suspends. A handler that never suspends (echo, a cache hit)
@@ -220,7 +236,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let task = Task.immediate {
             let result: Result<Data, any Error>
             do {
-                result = .success(try await route.handle(payload, serverContext))
+                result = .success(try await handle(payload, serverContext))
             } catch {
                 result = .failure(error)
             }
@@ -236,8 +252,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func armDeadlineTimer(for deadline: NIODeadline, context: ChannelHandlerContext) {
-        deadlineTimer.arm(for: deadline, on: context.eventLoop.assumeIsolated()) { [weak self] in
-            guard let self else { return }
+        deadlineTimer.arm(for: deadline, on: context.eventLoop.assumeIsolated()) {
             self.deadlineTimer.fired()
             self.expireDueCalls()
         }
@@ -266,16 +281,23 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private func finishCall(id: UInt64, result: Result<Data, any Error>, context serverContext: ServerContext) {
         // Gone when the deadline fired, the client cancelled, or the connection closed first.
-        guard calls.removeValue(forKey: id) != nil, let context else { return }
+        guard calls.removeValue(forKey: id) != nil, context != nil else { return }
         stats.callsFinished(1)
+        answer(id: id, result: result, context: serverContext)
+        guard let context else { return }
+        if draining && calls.isEmpty {
+            goAway(RPCError(code: .unavailable, message: "server is shutting down"), context: context)
+        }
+    }
+
+    /// Sends a handler's outcome: its response, or the status its error stands for.
+    private func answer(id: UInt64, result: Result<Data, any Error>, context serverContext: ServerContext) {
+        guard let context else { return }
         switch result {
         case .success(let payload):
             respond(id: id, result: .success(payload), context: context)
         case .failure(let error):
             respond(id: id, result: .failure(Self.status(for: error, callID: id, logger: serverContext.logger)), context: context)
-        }
-        if draining && calls.isEmpty {
-            goAway(RPCError(code: .unavailable, message: "server is shutting down"), context: context)
         }
     }
 
@@ -329,8 +351,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func scheduleFlush(context: ChannelHandlerContext) {
         guard !flushScheduled else { return }
         flushScheduled = true
-        context.eventLoop.assumeIsolated().execute { [weak self] in
-            guard let self, let context = self.context else { return }
+        context.eventLoop.assumeIsolated().execute {
+            // A strong capture on purpose: a weak reference would give the handler a
+            // side table, and every retain and release of it would take the slow path.
+            guard let context = self.context else { return }
             self.flushScheduled = false
             context.flush()
         }
@@ -367,11 +391,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             frame.goAway.status = error.wireStatus
             written = context.writeAndFlush(wrapOutboundOut(frame))
         }
-        written.assumeIsolated().whenComplete { [weak self] _ in
-            guard let self, let context = self.context else { return }
+        written.assumeIsolated().whenComplete { _ in
+            guard let context = self.context else { return }
             context.close(mode: .output, promise: nil)
-            context.eventLoop.assumeIsolated().scheduleTask(in: Self.closeLinger) { [weak self] in
-                self?.context?.close(promise: nil)
+            context.eventLoop.assumeIsolated().scheduleTask(in: Self.closeLinger) {
+                self.context?.close(promise: nil)
             }
         }
     }

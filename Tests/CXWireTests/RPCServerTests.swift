@@ -172,6 +172,14 @@ final class RPCServerTests: XCTestCase {
         let internalError = await assertRPCError(.internal) { try await client.call(TestMethods.fail, echo("boom")) }
         XCTAssertFalse(internalError?.message.contains("hunter2") ?? true)
 
+        // The same from a synchronous handler, which runs without a task.
+        let syncOK = try await client.call(TestMethods.syncFail, echo("ok"))
+        XCTAssertEqual(syncOK.text, "fine")
+        let syncInvalid = await assertRPCError(.invalidArgument) { try await client.call(TestMethods.syncFail, echo("invalid")) }
+        XCTAssertEqual(syncInvalid?.fieldViolations.first?.field, "text")
+        let syncInternal = await assertRPCError(.internal) { try await client.call(TestMethods.syncFail, echo("boom")) }
+        XCTAssertFalse(syncInternal?.message.contains("hunter2") ?? true)
+
         let unknown = MethodDescriptor<Cx_Wire_V1_EchoRequest, Cx_Wire_V1_EchoResponse>(service: "cx.test.v1.Test", method: "Nope")
         let unimplemented = await assertRPCError(.unimplemented) { try await client.call(unknown, echo("")) }
         XCTAssertTrue(unimplemented?.message.contains("/cx.test.v1.Test/Nope") ?? false)
@@ -195,7 +203,8 @@ final class RPCServerTests: XCTestCase {
         let methods = try await client.call(Cx_Wire_V1_Reflection.listMethods, .init())
         XCTAssertEqual(methods.server, "profiles")
         XCTAssertEqual(methods.methods.map(\.name), [
-            "/cx.test.v1.Test/Big", "/cx.test.v1.Test/Fail", "/cx.test.v1.Test/Metadata", "/cx.test.v1.Test/Slow", "/cx.wire.v1.Echo/Echo", "/cx.wire.v1.Health/Check",
+            "/cx.test.v1.Test/Big", "/cx.test.v1.Test/Fail", "/cx.test.v1.Test/Metadata", "/cx.test.v1.Test/Slow",
+            "/cx.test.v1.Test/SyncFail", "/cx.wire.v1.Echo/Echo", "/cx.wire.v1.Health/Check",
             "/cx.wire.v1.Reflection/ListMethods",
         ])
         XCTAssertEqual(methods.methods.first { $0.name == "/cx.wire.v1.Health/Check" }?.responseType, "cx.wire.v1.HealthCheckResponse")

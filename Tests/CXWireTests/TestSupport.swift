@@ -13,6 +13,8 @@ enum TestMethods {
     /// Waits the milliseconds written in `text`, then echoes.
     static let slow = MethodDescriptor<Cx_Wire_V1_EchoRequest, Cx_Wire_V1_EchoResponse>(service: "cx.test.v1.Test", method: "Slow")
     static let fail = MethodDescriptor<Cx_Wire_V1_EchoRequest, Cx_Wire_V1_EchoResponse>(service: "cx.test.v1.Test", method: "Fail")
+    /// Like `fail`, but a synchronous handler (runs inline on the event loop).
+    static let syncFail = MethodDescriptor<Cx_Wire_V1_EchoRequest, Cx_Wire_V1_EchoResponse>(service: "cx.test.v1.Test", method: "SyncFail")
     /// Answers with a payload of as many bytes as `text` says.
     static let big = MethodDescriptor<Cx_Wire_V1_EchoRequest, Cx_Wire_V1_EchoResponse>(service: "cx.test.v1.Test", method: "Big")
     /// Answers with the metadata it saw, as `key=value` lines, sorted.
@@ -52,6 +54,13 @@ func makeTestRouter(log: HandlerLog) -> RPCRouter {
         default: throw TestSecretError()
         }
     }
+    router.register(TestMethods.syncFail, synchronousHandler: { request, _ in
+        switch request.text {
+        case "invalid": throw RPCError.invalidArgument(field: "text", "must not be \"invalid\"")
+        case "ok": return Cx_Wire_V1_EchoResponse.with { $0.text = "fine" }
+        default: throw TestSecretError()
+        }
+    })
     router.register(TestMethods.big) { request, _ in
         var response = Cx_Wire_V1_EchoResponse()
         response.payload = Data(repeating: 0x62, count: Int(request.text) ?? 0)

@@ -23,7 +23,7 @@ struct WireBenchmark: AsyncParsableCommand {
     @Option(help: "Echo payload size in bytes.")
     var payload: Int = 32
 
-    @Option(help: "Which to run: bare, cxwire, or both (comma-separated).")
+    @Option(help: "Which to run, comma-separated: bare (the reference), cxwire (CXWire client and server), server (CXWire server driven by a pipelined NIO client).")
     var implementations: String = "bare,cxwire"
 
     @Flag(help: "Print JSON lines instead of a table.")
@@ -50,6 +50,10 @@ struct WireBenchmark: AsyncParsableCommand {
             if chosen.contains("bare") {
                 bare = try await BareEcho.run(concurrency: level, payloadSize: payload, window: Window(warmup: warmup, duration: duration))
                 report(level, "bare NIO echo", bare!, reference: nil)
+            }
+            if chosen.contains("server") {
+                let serverOnly = try await CXWireServerOnly.run(concurrency: level, payloadSize: payload, window: Window(warmup: warmup, duration: duration))
+                report(level, "CXWire server", serverOnly, reference: bare)
             }
             if chosen.contains("cxwire") {
                 let wire = try await CXWireEcho.run(concurrency: level, payloadSize: payload, window: Window(warmup: warmup, duration: duration))

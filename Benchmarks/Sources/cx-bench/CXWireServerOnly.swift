@@ -1,0 +1,115 @@
+import CXModel
+import CXWire
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SwiftProtobuf
+
+/// CXWire's server driven by a pipelined NIO client that writes CX frames
+/// itself (no tasks, no continuations): what the server costs, apart from
+/// the async client API's own cost.
+enum CXWireServerOnly {
+    final class ClientHandler: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+
+        let payload: Data
+        let inFlight: Int
+        let window: Window
+        let done: EventLoopPromise<Void>
+        var sentAt: [UInt64: UInt64] = [:]
+        var nextID: UInt64 = 1
+        var result = LoadResult()
+
+        init(payload: Data, inFlight: Int, window: Window, done: EventLoopPromise<Void>) {
+            self.payload = payload
+            self.inFlight = inFlight
+            self.window = window
+            self.done = done
+        }
+
+        func channelActive(context: ChannelHandlerContext) {
+            for _ in 0..<inFlight { send(context: context) }
+            context.flush()
+        }
+
+        private func send(context: ChannelHandlerContext) {
+            var request = Cx_Wire_V1_EchoRequest()
+            request.payload = payload
+            var frame = Cx_Wire_V1_Frame()
+            frame.callID = nextID
+            frame.request.method = Cx_Wire_V1_Echo.echo.fullName
+            frame.request.payload = try! request.serializedBytes()
+            frame.request.timeoutMicros = 30_000_000
+            let message: [UInt8] = try! frame.serializedBytes()
+            var buffer = context.channel.allocator.buffer(capacity: message.count + 5)
+            buffer.writeInteger(UInt8(0))
+            buffer.writeInteger(UInt32(message.count))
+            buffer.writeBytes(message)
+            sentAt[nextID] = now()
+            nextID += 1
+            context.write(wrapOutboundOut(buffer), promise: nil)
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var buffer = unwrapInboundIn(data)
+            buffer.moveReaderIndex(forwardBy: 5)
+            let frame = try! Cx_Wire_V1_Frame(serializedBytes: Array(buffer.readableBytesView))
+            _ = try! Cx_Wire_V1_EchoResponse(serializedBytes: frame.response.payload)
+            let sent = sentAt.removeValue(forKey: frame.callID) ?? 0
+            let time = now()
+            if window.contains(time) {
+                result.calls += 1
+                result.latency.record(time - sent)
+            }
+            if !window.isOver(time) {
+                send(context: context)
+            } else if sentAt.isEmpty {
+                done.succeed()
+            }
+        }
+
+        func channelReadComplete(context: ChannelHandlerContext) { context.flush() }
+    }
+
+    static func run(concurrency: Concurrency, payloadSize: Int, window: Window) async throws -> LoadResult {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let server = RPCServer(
+            configuration: RPCServerConfiguration(name: "bench", host: "127.0.0.1", port: 0),
+            router: RPCRouter(), logger: logger)
+        try await server.start()
+        let port = server.localAddress!.port!
+        let group = MultiThreadedEventLoopGroup.singleton
+        let payload = Data(repeating: 0x61, count: payloadSize)
+        var clients: [(any Channel, NIOLoopBound<ClientHandler>, EventLoopFuture<Void>)] = []
+        for _ in 0..<concurrency.connections {
+            let eventLoop = group.next()
+            let done = eventLoop.makePromise(of: Void.self)
+            let handler = try await eventLoop.submit {
+                NIOLoopBound(ClientHandler(payload: payload, inFlight: concurrency.inFlight, window: window, done: done), eventLoop: eventLoop)
+            }.get()
+            let channel = try await ClientBootstrap(group: eventLoop)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(BareEcho.Decoder()))
+                        try channel.pipeline.syncOperations.addHandler(handler.value)
+                    }
+                }
+                .connect(host: "127.0.0.1", port: port).get()
+            clients.append((channel, handler, done.futureResult))
+        }
+        var total = LoadResult()
+        for (channel, handler, done) in clients {
+            try await done.get()
+            total.merge(try await channel.eventLoop.submit { handler.value.result }.get())
+            try await channel.close()
+        }
+        server.close()
+        try await server.waitUntilClosed()
+        total.seconds = window.seconds
+        return total
+    }
+}
