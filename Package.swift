@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "CXModel", targets: ["CXModel"]),
         .library(name: "CXWire", targets: ["CXWire"]),
+        .library(name: "CXStore", targets: ["CXStore"]),
         .library(name: "CXService", targets: ["CXService"]),
         .executable(name: "cxctl", targets: ["cxctl"]),
         .executable(name: "cx-profiles", targets: ["cx-profiles"]),
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
     ],
     targets: [
         // The contract: messages generated from proto-spec, method descriptors. No I/O.
@@ -44,6 +46,19 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The SQLite store (GRDB): migrations, compressed bodies, group commit, idempotency.
+        // Knows nothing of the wire.
+        .target(
+            name: "CXStore",
+            dependencies: [
+                "CXModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -86,6 +101,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "CXServiceTests", dependencies: ["CXService"], swiftSettings: strict),
+        .testTarget(name: "CXStoreTests", dependencies: ["CXStore"], swiftSettings: strict),
         // End to end: the real executables over loopback TCP.
         .testTarget(
             name: "EndToEndTests",

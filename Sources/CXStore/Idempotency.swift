@@ -1,0 +1,53 @@
+import Foundation
+import GRDB
+import SwiftProtobuf
+
+/// Makes a retried write harmless: the first answer to a (scope, key) is
+/// stored in the same transaction as the write, and a retry gets it back
+/// without the write running again.
+public enum Idempotency {
+    /// Runs `body` unless `key` was used before in `scope`; either way
+    /// returns the response of the first run. Call inside ``Store/write(_:)``.
+    ///
+    /// - Throws: ``StoreError/idempotencyKeyReused(scope:key:)`` when the key
+    ///   was used for a different request (the write does not run), or what
+    ///   `body` throws (and nothing is recorded, so a retry runs again).
+    public static func run<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ db: Database,
+        scope: String,
+        key: String,
+        request: Request,
+        _ body: () throws -> Response
+    ) throws -> Response {
+        let fingerprint = try Self.fingerprint(of: request)
+        if let row = try Row.fetchOne(
+            db, sql: "SELECT request_fingerprint, response FROM cx_idempotency WHERE scope = ? AND key = ?",
+            arguments: [scope, key])
+        {
+            guard row["request_fingerprint"] as Int64 == fingerprint else {
+                throw StoreError.idempotencyKeyReused(scope: scope, key: key)
+            }
+            let stored: RecordBody = row["response"]
+            return try stored.decode(Response.self, table: "cx_idempotency", key: "\(scope)/\(key)")
+        }
+        let response = try body()
+        try db.execute(
+            sql: "INSERT INTO cx_idempotency (scope, key, request_fingerprint, response, created_at) VALUES (?, ?, ?, ?, ?)",
+            arguments: [scope, key, fingerprint, try RecordBody(response), Date().timeIntervalSince1970])
+        return response
+    }
+
+    /// FNV-1a 64 of the request's deterministic encoding, as a signed
+    /// integer for SQLite.
+    static func fingerprint(of request: some SwiftProtobuf.Message) throws -> Int64 {
+        var options = BinaryEncodingOptions()
+        options.useDeterministicOrdering = true
+        let bytes: [UInt8] = try request.serializedBytes(options: options)
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return Int64(bitPattern: hash)
+    }
+}

@@ -1,0 +1,108 @@
+import CompressNIO
+import Foundation
+import GRDB
+import NIOCore
+import SwiftProtobuf
+
+/// A record's protobuf bytes as stored: one codec tag byte, then the
+/// bytes, zlib-compressed when that makes them smaller.
+///
+/// | tag | rest |
+/// |---|---|
+/// | 0 | the message as it is |
+/// | 1 | the message, zlib (RFC 1950) |
+///
+/// Stored in a BLOB column; reading checks the tag and bounds inflating, so
+/// a damaged row gives ``StoreError/corruptBody(table:key:reason:)``, never
+/// a crash.
+public struct RecordBody: Sendable, Hashable, DatabaseValueConvertible {
+    public enum Codec: UInt8, Sendable {
+        case raw = 0
+        case zlib = 1
+    }
+
+    /// Bodies smaller than this are never compressed: zlib's own header and
+    /// the time it takes outweigh what it saves.
+    public static let compressionThreshold = 128
+    /// Inflating stops past this many bytes (a body is a single record).
+    public static let maxInflatedSize = 16 << 20
+
+    /// The tagged bytes, as in the column.
+    public let stored: Data
+
+    public init(stored: Data) { self.stored = stored }
+
+    /// Encodes `message`, compressing it when that is smaller.
+    public init(_ message: some SwiftProtobuf.Message) throws {
+        let bytes: Data = try message.serializedBytes()
+        self.init(encoding: bytes)
+    }
+
+    /// Tags `bytes`, compressing them when that is smaller.
+    public init(encoding bytes: Data) {
+        if bytes.count >= Self.compressionThreshold {
+            var input = ByteBuffer(bytes: bytes)
+            if let compressed = try? input.compress(with: .zlib()), compressed.readableBytes < bytes.count {
+                var stored = Data([Codec.zlib.rawValue])
+                stored.append(contentsOf: compressed.readableBytesView)
+                self.stored = stored
+                return
+            }
+        }
+        var stored = Data([Codec.raw.rawValue])
+        stored.append(bytes)
+        self.stored = stored
+    }
+
+    public var codec: Codec? { stored.first.flatMap(Codec.init(rawValue:)) }
+
+    /// The untagged, inflated bytes.
+    ///
+    /// - Parameters: `table` and `key` name the row in the error.
+    /// - Throws: ``StoreError/corruptBody(table:key:reason:)``.
+    public func bytes(table: String, key: String) throws -> Data {
+        guard let tag = stored.first else {
+            throw StoreError.corruptBody(table: table, key: key, reason: "empty body, no codec tag")
+        }
+        let rest = stored.dropFirst()
+        switch Codec(rawValue: tag) {
+        case .raw:
+            return Data(rest)
+        case .zlib:
+            var input = ByteBuffer(bytes: rest)
+            do {
+                let inflated = try input.decompress(with: .zlib(), maxSize: Self.maxInflatedSize + 1)
+                guard inflated.readableBytes <= Self.maxInflatedSize else {
+                    throw StoreError.corruptBody(table: table, key: key, reason: "inflates past \(Self.maxInflatedSize) bytes")
+                }
+                return Data(inflated.readableBytesView)
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                throw StoreError.corruptBody(table: table, key: key, reason: "zlib stream is corrupt (\(error))")
+            }
+        case nil:
+            throw StoreError.corruptBody(table: table, key: key, reason: "unknown codec tag \(tag)")
+        }
+    }
+
+    /// Decodes the body as `type`.
+    ///
+    /// - Throws: ``StoreError/corruptBody(table:key:reason:)``.
+    public func decode<M: SwiftProtobuf.Message>(_ type: M.Type, table: String, key: String) throws -> M {
+        let bytes = try bytes(table: table, key: key)
+        do {
+            return try M(serializedBytes: bytes)
+        } catch {
+            throw StoreError.corruptBody(table: table, key: key, reason: "not a valid \(M.protoMessageName) (\(error))")
+        }
+    }
+
+    // MARK: DatabaseValueConvertible
+
+    public var databaseValue: DatabaseValue { stored.databaseValue }
+
+    public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> RecordBody? {
+        Data.fromDatabaseValue(dbValue).map(RecordBody.init(stored:))
+    }
+}

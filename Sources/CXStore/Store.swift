@@ -1,0 +1,138 @@
+import Foundation
+import GRDB
+
+/// How a store keeps its data. Every limit has a default.
+public struct StoreOptions: Sendable {
+    /// SQLite's `synchronous`: `FULL` (the default) makes a write durable
+    /// before it is acknowledged; `NORMAL` can lose the last writes on power
+    /// loss (not on a process crash).
+    public enum Durability: String, Sendable {
+        case full = "FULL"
+        case normal = "NORMAL"
+    }
+
+    public var durability: Durability
+    /// How long a connection waits for a lock before failing. Default 5 s.
+    public var busyTimeout: TimeInterval
+    /// Most operations one group-commit transaction takes. Default 512.
+    public var maxBatchSize: Int
+    /// Reader connections. Default 4.
+    public var maxReaders: Int
+
+    public init(durability: Durability = .full, busyTimeout: TimeInterval = 5, maxBatchSize: Int = 512, maxReaders: Int = 4) {
+        self.durability = durability
+        self.busyTimeout = busyTimeout
+        self.maxBatchSize = maxBatchSize
+        self.maxReaders = maxReaders
+    }
+}
+
+/// One service's database: a SQLite file in WAL mode with foreign keys on,
+/// migrated at open, written through group commit.
+///
+/// ```swift
+/// var migrator = DatabaseMigrator()
+/// migrator.registerMigration("v1 customers") { db in ... }
+/// let store = try Store(directory: dataDir, name: "profiles", migrator: migrator)
+/// try await store.write { db in try db.execute(sql: "INSERT ...") }
+/// ```
+public final class Store: Sendable {
+    /// The database file.
+    public let path: String
+    let pool: DatabasePool
+    private let groupCommit: GroupCommit
+
+    /// Opens (creating when needed) `<directory>/<name>.sqlite` and runs the
+    /// store's own migrations, then `migrator`'s. Migrations are named by
+    /// string and never edited once shipped: add new ones.
+    ///
+    /// - Throws: GRDB's `DatabaseError` (file unreadable, a migration failed).
+    public init(directory: URL, name: String, migrator: DatabaseMigrator = DatabaseMigrator(), options: StoreOptions = StoreOptions()) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        path = directory.appendingPathComponent("\(name).sqlite").path
+        var configuration = Configuration()
+        configuration.journalMode = .wal
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(options.busyTimeout)
+        configuration.maximumReaderCount = max(1, options.maxReaders)
+        let synchronous = options.durability.rawValue
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.storeMigrator.migrate(pool)
+        try migrator.migrate(pool)
+        groupCommit = GroupCommit(writer: pool, maxBatchSize: max(1, options.maxBatchSize))
+    }
+
+    /// The store's own tables, migrated before the service's.
+    static let storeMigrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("cxstore v1 idempotency") { db in
+            try db.execute(sql: """
+                CREATE TABLE cx_idempotency (
+                    scope TEXT NOT NULL CHECK (scope <> ''),
+                    key TEXT NOT NULL CHECK (key <> ''),
+                    request_fingerprint INTEGER NOT NULL,
+                    response BLOB NOT NULL,
+                    created_at REAL NOT NULL,
+                    PRIMARY KEY (scope, key)
+                ) WITHOUT ROWID
+                """)
+        }
+        return migrator
+    }()
+
+    /// Runs `operation` in a transaction shared with concurrent writers and
+    /// returns once it has committed durably. If `operation` throws, only its
+    /// own changes are rolled back and only this call fails.
+    public func write<T: Sendable>(_ operation: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await groupCommit.write(operation)
+    }
+
+    /// Runs `operation` in a transaction of its own, bypassing group commit
+    /// (for migrations of data, long batch jobs, and the benchmark's reference).
+    public func writeAlone<T: Sendable>(_ operation: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.write(operation)
+    }
+
+    /// Reads from a consistent snapshot, concurrently with writes.
+    public func read<T: Sendable>(_ operation: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.read(operation)
+    }
+
+    /// Copies the database, consistent and online, to a new file at `path`
+    /// (which must not exist). Writes go on meanwhile.
+    public func backup(to destination: URL) async throws {
+        guard !FileManager.default.fileExists(atPath: destination.path) else {
+            throw CocoaError(.fileWriteFileExists, userInfo: [NSFilePathErrorKey: destination.path])
+        }
+        let pool = self.pool
+        let target = destination.path
+        // SQLite's online backup from a read snapshot: consistent, and writers
+        // are not blocked. It is synchronous, so it runs off the caller's thread.
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            DispatchQueue.global(qos: .utility).async {
+                do {
+                    let copy = try DatabaseQueue(path: target)
+                    try pool.backup(to: copy)
+                    try copy.close()
+                    continuation.resume()
+                } catch {
+                    try? FileManager.default.removeItem(atPath: target)
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    /// `PRAGMA integrity_check`'s verdict: `["ok"]` when the file is sound.
+    public func integrityCheck() async throws -> [String] {
+        try await pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+    }
+
+    /// Closes the database; later calls fail.
+    public func close() throws {
+        try pool.close()
+    }
+}

@@ -1,0 +1,22 @@
+/// What the store reports. Services turn these into wire statuses
+/// (CXService maps them), so a caller sees which record or key was at fault.
+public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A stored body could not be decoded: unknown codec tag, a corrupt zlib
+    /// stream, or bytes that are not the expected message.
+    case corruptBody(table: String, key: String, reason: String)
+    /// The idempotency key was used before with a different request.
+    case idempotencyKeyReused(scope: String, key: String)
+    /// The store is closed.
+    case closed
+
+    public var description: String {
+        switch self {
+        case .corruptBody(let table, let key, let reason):
+            "\(table) \(key): stored body is unreadable: \(reason)"
+        case .idempotencyKeyReused(let scope, let key):
+            "idempotency key \"\(key)\" was already used for a different \(scope) request"
+        case .closed:
+            "the store is closed"
+        }
+    }
+}

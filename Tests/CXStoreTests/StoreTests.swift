@@ -1,0 +1,190 @@
+import CXModel
+import Foundation
+import GRDB
+import XCTest
+
+@testable import CXStore
+
+final class StoreTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = try temporaryDirectory()
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func testOpensInWALWithFullSyncAndForeignKeys() async throws {
+        let store = try openTestStore(directory)
+        let (journal, synchronous, foreignKeys) = try await store.read { db in
+            (
+                try String.fetchOne(db, sql: "PRAGMA journal_mode")!,
+                try Int.fetchOne(db, sql: "PRAGMA synchronous")!,
+                try Bool.fetchOne(db, sql: "PRAGMA foreign_keys")!
+            )
+        }
+        XCTAssertEqual(journal, "wal")
+        XCTAssertEqual(synchronous, 2)  // FULL
+        XCTAssertTrue(foreignKeys)
+        let normal = try Store(directory: directory, name: "other", options: StoreOptions(durability: .normal))
+        let normalSync = try await normal.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous")! }
+        XCTAssertEqual(normalSync, 1)
+    }
+
+    func testSixtyFourConcurrentWritersEachAcknowledgedWriteIsThereExactlyOnce() async throws {
+        let store = try openTestStore(directory)
+        let acknowledged = try await withThrowingTaskGroup(of: [String].self) { group in
+            for writer in 0..<64 {
+                group.addTask {
+                    var ids: [String] = []
+                    for index in 0..<25 {
+                        let id = "w\(writer)-\(index)"
+                        try await store.write { db in try insertNote(db, id: id, writer: writer, text: "note \(index)") }
+                        ids.append(id)
+                    }
+                    return ids
+                }
+            }
+            return try await group.reduce(into: [String]()) { $0 += $1 }
+        }
+        XCTAssertEqual(acknowledged.count, 64 * 25)
+        let stored = try await store.read { db in try String.fetchAll(db, sql: "SELECT id FROM note") }
+        XCTAssertEqual(stored.count, acknowledged.count)
+        XCTAssertEqual(Set(stored), Set(acknowledged))
+    }
+
+    func testAFailedOperationLeavesNoTraceAndItsGroupCommits() async throws {
+        let store = try openTestStore(directory)
+        try await store.write { db in try insertNote(db, id: "taken", writer: 0, text: "first") }
+        let outcomes = await withTaskGroup(of: (String, Bool).self) { group in
+            for index in 0..<200 {
+                group.addTask {
+                    let id = "n\(index)"
+                    do {
+                        try await store.write { db in
+                            try insertNote(db, id: id, writer: 1, text: "ok")
+                            if index % 10 == 3 { throw Refused(id: id) }  // after its insert: must be undone
+                            if index % 10 == 7 { try insertNote(db, id: "taken", writer: 1, text: "clash") }  // constraint
+                        }
+                        return (id, true)
+                    } catch {
+                        if index % 10 == 3 { XCTAssertEqual(error as? Refused, Refused(id: id)) }
+                        if index % 10 == 7 { XCTAssertEqual((error as? DatabaseError)?.resultCode, .SQLITE_CONSTRAINT) }
+                        return (id, false)
+                    }
+                }
+            }
+            return await group.reduce(into: [String: Bool]()) { $0[$1.0] = $1.1 }
+        }
+        let stored = Set(try await store.read { db in try String.fetchAll(db, sql: "SELECT id FROM note") })
+        for (id, succeeded) in outcomes {
+            XCTAssertEqual(stored.contains(id), succeeded, id)
+        }
+        XCTAssertEqual(outcomes.values.filter { $0 }.count, 160)
+        let first = try await store.read { db in try RecordBody.fetchOne(db, sql: "SELECT body FROM note WHERE id = 'taken'")! }
+        XCTAssertEqual(try first.decode(Cx_Wire_V1_EchoRequest.self, table: "note", key: "taken").text, "first")
+    }
+
+    func testBackupIsAConsistentCopyAndRefusesToOverwrite() async throws {
+        let store = try openTestStore(directory)
+        for index in 0..<100 {
+            try await store.write { db in try insertNote(db, id: "b\(index)", writer: 0, text: "backup me") }
+        }
+        let copy = directory.appendingPathComponent("backup.sqlite")
+        // Writes go on during the backup.
+        async let more: Void = {
+            for index in 100..<200 {
+                try await store.write { db in try insertNote(db, id: "b\(index)", writer: 0, text: "later") }
+            }
+        }()
+        try await store.backup(to: copy)
+        try await more
+        let restored = try Store(directory: directory, name: "backup", migrator: testMigrator)
+        let count = try await countNotes(restored)
+        XCTAssertGreaterThanOrEqual(count, 100)
+        XCTAssertLessThanOrEqual(count, 200)
+        let integrity = try await restored.integrityCheck()
+        XCTAssertEqual(integrity, ["ok"])
+        do {
+            try await store.backup(to: copy)
+            XCTFail("backup over an existing file succeeded")
+        } catch {}
+    }
+
+    func testMigrationsRunOnceAndReopenKeepsData() async throws {
+        do {
+            let store = try openTestStore(directory)
+            try await store.write { db in try insertNote(db, id: "kept", writer: 0, text: "across reopen") }
+            try store.close()
+        }
+        let reopened = try openTestStore(directory)
+        let count = try await countNotes(reopened)
+        XCTAssertEqual(count, 1)
+        let applied = try await reopened.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
+        XCTAssertEqual(applied, ["cxstore v1 idempotency", "test v1 notes"])
+    }
+}
+
+final class IdempotencyTests: XCTestCase {
+    func testRetryReturnsTheFirstAnswerAndChangesNothing() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try openTestStore(directory)
+
+        @Sendable func purchase(key: String, text: String) async throws -> Cx_Wire_V1_EchoResponse {
+            try await store.write { db in
+                try Idempotency.run(db, scope: "purchase", key: key, request: note(text)) {
+                    let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM note")!
+                    try insertNote(db, id: "order-\(count)", writer: 0, text: text)
+                    var response = Cx_Wire_V1_EchoResponse()
+                    response.text = "order-\(count)"
+                    return response
+                }
+            }
+        }
+        let first = try await purchase(key: "k1", text: "100 points")
+        // Retried concurrently, many times.
+        let retries = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<20 { group.addTask { try await purchase(key: "k1", text: "100 points").text } }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        XCTAssertEqual(Set(retries), [first.text])
+        let count = try await countNotes(store)
+        XCTAssertEqual(count, 1)
+
+        do {
+            _ = try await purchase(key: "k1", text: "999 points")
+            XCTFail("a reused key with another request succeeded")
+        } catch {
+            XCTAssertEqual(error as? StoreError, .idempotencyKeyReused(scope: "purchase", key: "k1"))
+        }
+        let after = try await countNotes(store)
+        XCTAssertEqual(after, 1)
+
+        // The same key in another scope is another operation.
+        let other = try await store.write { db in
+            try Idempotency.run(db, scope: "refund", key: "k1", request: note("100 points")) { Cx_Wire_V1_EchoResponse.with { $0.text = "refund" } }
+        }
+        XCTAssertEqual(other.text, "refund")
+    }
+
+    func testAFailedWriteRecordsNothingSoARetryRuns() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try openTestStore(directory)
+        do {
+            _ = try await store.write { db in
+                try Idempotency.run(db, scope: "s", key: "k", request: note("x")) { () -> Cx_Wire_V1_EchoResponse in
+                    throw Refused(id: "k")
+                }
+            }
+            XCTFail("expected the failure")
+        } catch {}
+        let answer = try await store.write { db in
+            try Idempotency.run(db, scope: "s", key: "k", request: note("x")) { Cx_Wire_V1_EchoResponse.with { $0.text = "ran" } }
+        }
+        XCTAssertEqual(answer.text, "ran")
+    }
+}
