@@ -67,6 +67,7 @@ let package = Package(
             name: "CXService",
             dependencies: [
                 "CXWire",
+                "CXStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -100,8 +101,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "CXServiceTests", dependencies: ["CXService"], swiftSettings: strict),
-        .testTarget(name: "CXStoreTests", dependencies: ["CXStore"], swiftSettings: strict),
+        .testTarget(
+            name: "CXServiceTests",
+            dependencies: ["CXService", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CXStoreTests",
+            dependencies: ["CXStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
         // End to end: the real executables over loopback TCP.
         .testTarget(
             name: "EndToEndTests",

@@ -80,6 +80,7 @@ public final class Store: Sendable {
                 ) WITHOUT ROWID
                 """)
         }
+        Outbox.migrate(&migrator)
         return migrator
     }()
 

@@ -1,0 +1,115 @@
+import CXStore
+import CXWire
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Delivers a store's outbox to peer services: each due event is sent to
+/// its destination's method with the event id as `idempotency-key`
+/// metadata, leaves the outbox once the peer answered OK, and is retried
+/// with exponential backoff otherwise. Events with the same destination and
+/// ordering key are delivered one at a time, in order; others in parallel.
+///
+/// Restart-safe: the outbox is in the store, so a relay that stops
+/// (shutdown, crash) resumes where it was; a peer that got an event but
+/// whose answer was lost gets it again and dedupes by the event id.
+public struct OutboxRelay: Service {
+    public struct Options: Sendable {
+        /// How often to look for due events when there were none. Default 100 ms.
+        public var pollInterval: Duration
+        /// Events fetched (and delivered in parallel) per round. Default 64.
+        public var batchSize: Int
+        /// First retry delay; doubles per failed attempt up to `maxBackoff`. Default 200 ms.
+        public var initialBackoff: Duration
+        /// Default 60 s.
+        public var maxBackoff: Duration
+        /// How long one delivery may take. Default 10 s.
+        public var callTimeout: Duration
+
+        public init(
+            pollInterval: Duration = .milliseconds(100), batchSize: Int = 64, initialBackoff: Duration = .milliseconds(200),
+            maxBackoff: Duration = .seconds(60), callTimeout: Duration = .seconds(10)
+        ) {
+            self.pollInterval = pollInterval
+            self.batchSize = batchSize
+            self.initialBackoff = initialBackoff
+            self.maxBackoff = maxBackoff
+            self.callTimeout = callTimeout
+        }
+    }
+
+    private let store: Store
+    private let peers: [String: RPCClient]
+    private let options: Options
+    private let logger: Logger
+
+    /// - Parameter peers: a client per destination name (`"profiles"`, ...).
+    public init(store: Store, peers: [String: RPCClient], options: Options = Options(), logger: Logger) {
+        self.store = store
+        self.peers = peers
+        self.options = options
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    let delivered = try await deliverDue()
+                    if delivered == 0 { try await Task.sleep(for: options.pollInterval) }
+                }
+            }
+        } catch is CancellationError {
+            // Shutting down: what is left stays in the outbox for next time.
+        }
+    }
+
+    /// One round: delivers what is due now. Returns how many events were attempted.
+    @discardableResult
+    public func deliverDue(now: Date = Date()) async throws -> Int {
+        let due = try await store.outboxDue(now: now, limit: options.batchSize)
+        guard !due.isEmpty else { return 0 }
+        await withTaskGroup(of: Void.self) { group in
+            for pending in due {
+                group.addTask { await deliver(pending) }
+            }
+        }
+        return due.count
+    }
+
+    private func deliver(_ pending: PendingOutboxEvent) async {
+        let event = pending.event
+        do {
+            guard let peer = peers[event.destination] else {
+                throw RPCError(code: .failedPrecondition, message: "no address for destination \"\(event.destination)\"")
+            }
+            let timeout = options.callTimeout.components
+            _ = try await peer.call(
+                method: event.method, payload: event.payload,
+                options: CallOptions(
+                    timeout: .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000),
+                    metadata: ["idempotency-key": event.eventID]))
+        } catch {
+            let delay = backoff(afterFailures: pending.attempts + 1)
+            logger.warning("outbox delivery failed; will retry", metadata: [
+                "event_id": "\(event.eventID)", "destination": "\(event.destination)", "method": "\(event.method)",
+                "attempt": "\(pending.attempts + 1)", "retry_in": "\(delay)", "error": "\(error)",
+            ])
+            let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+            try? await store.outboxFailed(
+                sequence: pending.sequence, error: "\(error)", retryAt: Date().addingTimeInterval(seconds))
+            return
+        }
+        do {
+            try await store.outboxDelivered(sequence: pending.sequence)
+        } catch {
+            // Delivered but not marked: it goes again, and the receiver dedupes it.
+            logger.error("outbox event delivered but not marked", metadata: ["event_id": "\(event.eventID)", "error": "\(error)"])
+        }
+    }
+
+    func backoff(afterFailures failures: Int) -> Duration {
+        let factor = 1 << min(max(failures - 1, 0), 20)
+        return min(options.initialBackoff * factor, options.maxBackoff)
+    }
+}

@@ -1,0 +1,22 @@
+import CXStore
+import CXWire
+
+extension StoreError: RPCErrorConvertible {
+    /// How a store error reaches a client: a reused idempotency key is the
+    /// caller's mistake (FAILED_PRECONDITION); an unreadable record is
+    /// DATA_LOSS, naming the record; a closed store is UNAVAILABLE.
+    public var rpcError: RPCError {
+        switch self {
+        case .idempotencyKeyReused(let scope, let key):
+            RPCError(
+                code: .failedPrecondition,
+                message: "idempotency key \"\(key)\" was already used for a different \(scope) request; use a new key for a new request",
+                fieldViolations: [.init(field: "idempotency_key", description: "already used for a different request")],
+                reason: "IDEMPOTENCY_KEY_REUSED")
+        case .corruptBody:
+            RPCError(code: .dataLoss, message: description, reason: "CORRUPT_RECORD")
+        case .closed:
+            RPCError(code: .unavailable, message: description)
+        }
+    }
+}

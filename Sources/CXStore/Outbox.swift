@@ -1,0 +1,156 @@
+import Foundation
+import GRDB
+
+/// An effect on another service, written in the same transaction as the
+/// change that caused it, so that the change and the promise to tell the
+/// peer commit or vanish together.
+public struct OutboxEvent: Sendable, Hashable {
+    /// Unique per event; the receiver dedupes by it, which makes redelivery harmless.
+    public var eventID: String
+    /// The peer service: `profiles`, `journey`, ...
+    public var destination: String
+    /// The peer's method: `/cx.profiles.v1.Profiles/UpdateTraits`.
+    public var method: String
+    /// Events with the same destination and ordering key are delivered in
+    /// the order they were written (a customer id).
+    public var orderingKey: String
+    /// The request message, protobuf binary.
+    public var payload: Data
+
+    public init(eventID: String, destination: String, method: String, orderingKey: String, payload: Data) {
+        self.eventID = eventID
+        self.destination = destination
+        self.method = method
+        self.orderingKey = orderingKey
+        self.payload = payload
+    }
+}
+
+/// A stored event waiting for delivery.
+public struct PendingOutboxEvent: Sendable, Hashable {
+    /// The outbox's own order.
+    public var sequence: Int64
+    public var event: OutboxEvent
+    /// Failed delivery attempts so far.
+    public var attempts: Int
+    public var createdAt: Date
+}
+
+/// How much is waiting for one destination (`cxctl outbox`).
+public struct OutboxBacklog: Sendable, Hashable {
+    public var destination: String
+    public var pending: Int
+    public var oldest: Date?
+    public var lastError: String?
+}
+
+/// The outbox table: events go in with a service's write, come out in
+/// order per (destination, ordering key) for the relay, and leave once the
+/// peer has acknowledged them.
+public enum Outbox {
+    static func migrate(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("cxstore v1 outbox") { db in
+            try db.execute(sql: """
+                CREATE TABLE cx_outbox (
+                    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                    event_id TEXT NOT NULL UNIQUE CHECK (event_id <> ''),
+                    destination TEXT NOT NULL CHECK (destination <> ''),
+                    method TEXT NOT NULL CHECK (method LIKE '/%/%'),
+                    ordering_key TEXT NOT NULL,
+                    payload BLOB NOT NULL,
+                    created_at REAL NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                    next_attempt_at REAL NOT NULL,
+                    last_error TEXT
+                );
+                CREATE INDEX cx_outbox_by_key ON cx_outbox (destination, ordering_key, sequence);
+                CREATE INDEX cx_outbox_due ON cx_outbox (next_attempt_at);
+                """)
+        }
+    }
+
+    /// Adds `event` to the outbox. Call inside the write that caused it.
+    ///
+    /// - Throws: a constraint error if the event id was used before.
+    public static func enqueue(_ db: Database, _ event: OutboxEvent, now: Date = Date()) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO cx_outbox (event_id, destination, method, ordering_key, payload, created_at, next_attempt_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                event.eventID, event.destination, event.method, event.orderingKey,
+                RecordBody(encoding: event.payload), now.timeIntervalSince1970, now.timeIntervalSince1970,
+            ])
+    }
+
+    /// Events due now, at most one per (destination, ordering key): the
+    /// oldest, so a later event never overtakes an earlier one that is
+    /// still failing. Oldest first.
+    static func due(_ db: Database, now: Date, limit: Int) throws -> [PendingOutboxEvent] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT o.* FROM cx_outbox o
+                WHERE o.sequence = (SELECT MIN(e.sequence) FROM cx_outbox e
+                                    WHERE e.destination = o.destination AND e.ordering_key = o.ordering_key)
+                  AND o.next_attempt_at <= ?
+                ORDER BY o.sequence
+                LIMIT ?
+                """,
+            arguments: [now.timeIntervalSince1970, limit]
+        ).map { row in
+            let sequence: Int64 = row["sequence"]
+            let body: RecordBody = row["payload"]
+            return PendingOutboxEvent(
+                sequence: sequence,
+                event: OutboxEvent(
+                    eventID: row["event_id"], destination: row["destination"], method: row["method"],
+                    orderingKey: row["ordering_key"],
+                    payload: try body.bytes(table: "cx_outbox", key: "\(sequence)")),
+                attempts: row["attempts"],
+                createdAt: Date(timeIntervalSince1970: row["created_at"]))
+        }
+    }
+}
+
+extension Store {
+    /// Events the relay should deliver now (see ``Outbox``).
+    public func outboxDue(now: Date = Date(), limit: Int = 100) async throws -> [PendingOutboxEvent] {
+        try await read { db in try Outbox.due(db, now: now, limit: limit) }
+    }
+
+    /// The peer acknowledged the event: it leaves the outbox.
+    public func outboxDelivered(sequence: Int64) async throws {
+        try await write { db in try db.execute(sql: "DELETE FROM cx_outbox WHERE sequence = ?", arguments: [sequence]) }
+    }
+
+    /// Delivery failed: try again at `retryAt`.
+    public func outboxFailed(sequence: Int64, error: String, retryAt: Date) async throws {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE cx_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE sequence = ?",
+                arguments: [String(error.prefix(1_000)), retryAt.timeIntervalSince1970, sequence])
+        }
+    }
+
+    /// What is waiting, per destination, with the oldest event's time.
+    public func outboxBacklog() async throws -> [OutboxBacklog] {
+        try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT destination, COUNT(*) AS pending, MIN(created_at) AS oldest,
+                           (SELECT last_error FROM cx_outbox e WHERE e.destination = o.destination
+                            AND e.last_error IS NOT NULL ORDER BY e.sequence DESC LIMIT 1) AS last_error
+                    FROM cx_outbox o GROUP BY destination ORDER BY destination
+                    """
+            ).map { row in
+                OutboxBacklog(
+                    destination: row["destination"], pending: row["pending"],
+                    oldest: (row["oldest"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    lastError: row["last_error"])
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import CXModel
+import CXStore
+import CXWire
+import Foundation
+import GRDB
+import Logging
+import NIOConcurrencyHelpers
+import XCTest
+
+@testable import CXService
+
+/// A peer that applies events idempotently, refuses the first attempts, and
+/// sometimes loses its answer after committing: the relay must still apply
+/// every event exactly once, in order per key.
+final class OutboxRelayTests: XCTestCase {
+    static let apply = MethodDescriptor<Cx_Wire_V1_EchoRequest, Cx_Wire_V1_EchoResponse>(service: "cx.test.v1.Receiver", method: "Apply")
+
+    private static let receiverMigrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("receiver v1") { db in
+            try db.execute(sql: "CREATE TABLE applied (position INTEGER PRIMARY KEY AUTOINCREMENT, ordering_key TEXT NOT NULL, event TEXT NOT NULL)")
+        }
+        return migrator
+    }()
+
+    func testEveryEventIsAppliedExactlyOnceInOrderDespiteRefusalsLostAnswersAndARestart() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("cx-relay-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+
+        // The receiver: its own store, deduping by the idempotency-key metadata.
+        let receiverStore = try Store(directory: root, name: "receiver", migrator: Self.receiverMigrator)
+        let attempts = NIOLockedValueBox(0)
+        var router = RPCRouter()
+        router.register(Self.apply) { request, context in
+            let attempt = attempts.withLockedValue { count -> Int in
+                count += 1
+                return count
+            }
+            if attempt <= 5 { throw RPCError(code: .unavailable, message: "warming up") }
+            let key = context.metadata["idempotency-key"] ?? ""
+            let parts = request.text.split(separator: ":")
+            let response = try await receiverStore.write { db in
+                try Idempotency.run(db, scope: "event", key: key, request: request) {
+                    try db.execute(sql: "INSERT INTO applied (ordering_key, event) VALUES (?, ?)", arguments: [String(parts[0]), request.text])
+                    return Cx_Wire_V1_EchoResponse()
+                }
+            }
+            // Every 7th call commits but its answer is "lost".
+            if attempt % 7 == 0 { throw RPCError(code: .unavailable, message: "answer lost") }
+            return response
+        }
+        let server = RPCServer(configuration: .init(name: "receiver"), router: router, logger: logger)
+        try await server.start()
+        let peer = RPCClient(host: "127.0.0.1", port: server.localAddress!.port!)
+
+        // The sender writes 120 events for 6 customers, then "restarts".
+        var expected: [String: [String]] = [:]
+        do {
+            let sender = try Store(directory: root, name: "sender")
+            for index in 0..<120 {
+                let key = "customer\(index % 6)"
+                let text = "\(key):\(index)"
+                expected[key, default: []].append(text)
+                var message = Cx_Wire_V1_EchoRequest()
+                message.text = text
+                let payload: Data = try message.serializedBytes()
+                try await sender.write { db in
+                    try Outbox.enqueue(db, OutboxEvent(
+                        eventID: "event-\(index)", destination: "receiver", method: Self.apply.fullName,
+                        orderingKey: key, payload: payload))
+                }
+            }
+            try sender.close()
+        }
+        let sender = try Store(directory: root, name: "sender")
+        let relay = OutboxRelay(
+            store: sender, peers: ["receiver": peer],
+            options: .init(initialBackoff: .milliseconds(5), maxBackoff: .milliseconds(20)), logger: logger)
+
+        let started = Date()
+        while Date().timeIntervalSince(started) < 30 {
+            try await relay.deliverDue()
+            if try await sender.outboxBacklog().isEmpty { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let backlog = try await sender.outboxBacklog()
+        XCTAssertEqual(backlog, [])
+
+        let applied = try await receiverStore.read { db in
+            try Row.fetchAll(db, sql: "SELECT ordering_key, event FROM applied ORDER BY position").map { ($0["ordering_key"] as String, $0["event"] as String) }
+        }
+        XCTAssertEqual(applied.count, 120, "each event applied exactly once")
+        var perKey: [String: [String]] = [:]
+        for (key, event) in applied { perKey[key, default: []].append(event) }
+        XCTAssertEqual(perKey, expected, "in order per customer")
+        XCTAssertGreaterThan(attempts.withLockedValue { $0 }, 125, "refusals and lost answers were retried")
+
+        await peer.close()
+        server.close()
+    }
+
+    func testBackoffDoublesUpToTheMaximum() {
+        let relay = OutboxRelay(
+            store: try! Store(directory: FileManager.default.temporaryDirectory.appendingPathComponent("cx-relay-\(UUID().uuidString)"), name: "b"),
+            peers: [:], options: .init(initialBackoff: .milliseconds(100), maxBackoff: .seconds(1)), logger: Logger(label: "t"))
+        XCTAssertEqual(relay.backoff(afterFailures: 1), .milliseconds(100))
+        XCTAssertEqual(relay.backoff(afterFailures: 2), .milliseconds(200))
+        XCTAssertEqual(relay.backoff(afterFailures: 4), .milliseconds(800))
+        XCTAssertEqual(relay.backoff(afterFailures: 5), .seconds(1))
+        XCTAssertEqual(relay.backoff(afterFailures: 60), .seconds(1))
+    }
+}
+
+final class StoreErrorStatusTests: XCTestCase {
+    func testStoreErrorsBecomeStatusesThatNameWhatWasWrong() {
+        let reused = StoreError.idempotencyKeyReused(scope: "purchase", key: "order-9").rpcError
+        XCTAssertEqual(reused.code, .failedPrecondition)
+        XCTAssertEqual(reused.reason, "IDEMPOTENCY_KEY_REUSED")
+        XCTAssertTrue(reused.message.contains("order-9"))
+        let corrupt = StoreError.corruptBody(table: "account", key: "c-1", reason: "unknown codec tag 7").rpcError
+        XCTAssertEqual(corrupt.code, .dataLoss)
+        XCTAssertEqual(corrupt.message, "account c-1: stored body is unreadable: unknown codec tag 7")
+    }
+}
