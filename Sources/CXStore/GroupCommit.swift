@@ -58,6 +58,10 @@ final class GroupCommit: Sendable {
     private let writer: DatabasePool
     private let maxBatchSize: Int
     private let state = Mutex(State())
+    private let counters = Mutex((transactions: 0, operations: 0))
+
+    /// Transactions committed and operations they carried, since opening.
+    var statistics: (transactions: Int, operations: Int) { counters.withLock { $0 } }
 
     init(writer: DatabasePool, maxBatchSize: Int) {
         self.writer = writer
@@ -120,6 +124,10 @@ final class GroupCommit: Sendable {
             }
         } catch {
             outcomes = Array(repeating: .failure(error), count: batch.count)
+        }
+        counters.withLock {
+            $0.transactions += 1
+            $0.operations += batch.count
         }
         // Pass the lead before waking anyone, so a batch is always running
         // while operations wait.

@@ -55,11 +55,14 @@ public final class Store: Sendable {
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(options.busyTimeout)
         configuration.maximumReaderCount = max(1, options.maxReaders)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        // Set on the writer after opening: GRDB's WAL setup sets NORMAL on
+        // the writer connection after `prepareDatabase` has run, which would
+        // quietly make an acknowledged write losable on power failure.
         let synchronous = options.durability.rawValue
-        configuration.prepareDatabase { db in
+        try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
         }
-        pool = try DatabasePool(path: path, configuration: configuration)
         try Self.storeMigrator.migrate(pool)
         try migrator.migrate(pool)
         groupCommit = GroupCommit(writer: pool, maxBatchSize: max(1, options.maxBatchSize))
@@ -90,6 +93,10 @@ public final class Store: Sendable {
     public func write<T: Sendable>(_ operation: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await groupCommit.write(operation)
     }
+
+    /// Group commit's work so far: transactions and the operations they
+    /// carried (their ratio is the average batch).
+    public var groupCommitStatistics: (transactions: Int, operations: Int) { groupCommit.statistics }
 
     /// Runs `operation` in a transaction of its own, bypassing group commit
     /// (for migrations of data, long batch jobs, and the benchmark's reference).

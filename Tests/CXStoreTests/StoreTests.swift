@@ -18,7 +18,8 @@ final class StoreTests: XCTestCase {
 
     func testOpensInWALWithFullSyncAndForeignKeys() async throws {
         let store = try openTestStore(directory)
-        let (journal, synchronous, foreignKeys) = try await store.read { db in
+        // Checked on the writer connection, which is the one whose commits count.
+        let (journal, synchronous, foreignKeys) = try await store.writeAlone { db in
             (
                 try String.fetchOne(db, sql: "PRAGMA journal_mode")!,
                 try Int.fetchOne(db, sql: "PRAGMA synchronous")!,
@@ -29,7 +30,7 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(synchronous, 2)  // FULL
         XCTAssertTrue(foreignKeys)
         let normal = try Store(directory: directory, name: "other", options: StoreOptions(durability: .normal))
-        let normalSync = try await normal.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous")! }
+        let normalSync = try await normal.writeAlone { db in try Int.fetchOne(db, sql: "PRAGMA synchronous")! }
         XCTAssertEqual(normalSync, 1)
     }
 

@@ -1,0 +1,134 @@
+import ArgumentParser
+import CXModel
+import CXStore
+import Foundation
+import GRDB
+import GRDBSQLite
+
+struct StoreBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store",
+        abstract: "Durable writes/s: CXStore's group commit vs one transaction per write vs raw SQLite batches.",
+        discussion: """
+            All three write the same rows (an id, a number, a ~60-byte body) to a fresh WAL database \
+            with synchronous=FULL in a temporary directory, in the same run: \
+            64 concurrent writers through Store.write (group commit); 64 concurrent writers through \
+            Store.writeAlone (a transaction each); and the SQLite C API inserting 100 rows per \
+            transaction from one thread.
+            """)
+
+    @Option(help: "Seconds measured per run.")
+    var duration: Double = 5
+
+    @Option(help: "Concurrent writers for the CXStore runs.")
+    var writers: Int = 64
+
+    @Option(help: "Directory for the databases (default: a new temporary directory).")
+    var directory: String?
+
+    func validate() throws {
+        guard duration > 0, duration <= 600 else { throw ValidationError("--duration: \(duration) must be in (0, 600]") }
+        guard (1...4_096).contains(writers) else { throw ValidationError("--writers: \(writers) must be 1 to 4096") }
+    }
+
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("bench v1") { db in
+            try db.execute(sql: "CREATE TABLE row (id TEXT PRIMARY KEY NOT NULL, writer INTEGER NOT NULL, body BLOB NOT NULL)")
+        }
+        return migrator
+    }()
+
+    func run() async throws {
+        let root = URL(fileURLWithPath: directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("cx-bench-store-\(UUID().uuidString)").path)
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { if directory == nil { try? FileManager.default.removeItem(at: root) } }
+        var message = Cx_Wire_V1_EchoRequest()
+        message.text = "customer 12345 bought 3 items for 129000 IRR at store تهران"
+        let body = try RecordBody(message)
+
+        print("CXStore durable writes, synchronous=FULL, WAL, \(duration)s per run, \(ProcessInfo.processInfo.activeProcessorCount) cores, \(root.path)")
+        let raw = try rawSQLite(path: root.appendingPathComponent("raw.sqlite").path, body: body.stored)
+        report("raw SQLite, 100 rows/transaction", raw, reference: raw)
+        let grouped = try await throughStore(root: root, name: "grouped", body: body, alone: false)
+        report("CXStore group commit, \(writers) writers", grouped, reference: raw)
+        let alone = try await throughStore(root: root, name: "alone", body: body, alone: true)
+        report("CXStore 1 transaction/write, \(writers) writers", alone, reference: raw)
+        print(String(format: "group commit / one transaction per write: %.1fx", grouped / max(alone, 1)))
+    }
+
+    private func report(_ name: String, _ rowsPerSecond: Double, reference: Double) {
+        print(String(format: "%-48@ %10.0f rows/s  %.2f of raw", name as NSString, rowsPerSecond, rowsPerSecond / reference))
+    }
+
+    private func throughStore(root: URL, name: String, body: RecordBody, alone: Bool) async throws -> Double {
+        let store = try Store(directory: root, name: name, migrator: Self.migrator)
+        let end = Date().addingTimeInterval(duration)
+        let started = Date()
+        let total = try await withThrowingTaskGroup(of: Int.self) { group in
+            for writer in 0..<writers {
+                group.addTask {
+                    var count = 0
+                    while Date() < end {
+                        let id = "\(writer)-\(count)"
+                        let insert: @Sendable (Database) throws -> Void = { db in
+                            // A prepared statement, as the raw run uses.
+                            try db.cachedStatement(sql: "INSERT INTO row (id, writer, body) VALUES (?, ?, ?)")
+                                .execute(arguments: [id, writer, body])
+                        }
+                        if alone { try await store.writeAlone(insert) } else { try await store.write(insert) }
+                        count += 1
+                    }
+                    return count
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        let elapsed = Date().timeIntervalSince(started)
+        if !alone {
+            let (transactions, operations) = store.groupCommitStatistics
+            print(String(format: "  group commit: %d transactions, %.1f writes each on average", transactions, Double(operations) / Double(max(transactions, 1))))
+        }
+        try store.close()
+        return Double(total) / elapsed
+    }
+
+    private func rawSQLite(path: String, body: Data) throws -> Double {
+        var db: OpaquePointer?
+        guard sqlite3_open(path, &db) == SQLITE_OK else { throw ValidationError("cannot open \(path)") }
+        defer { sqlite3_close(db) }
+        func exec(_ sql: String) throws {
+            guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else {
+                throw ValidationError("\(sql): \(String(cString: sqlite3_errmsg(db)))")
+            }
+        }
+        try exec("PRAGMA journal_mode=WAL")
+        try exec("PRAGMA synchronous=FULL")
+        try exec("CREATE TABLE row (id TEXT PRIMARY KEY NOT NULL, writer INTEGER NOT NULL, body BLOB NOT NULL)")
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(db, "INSERT INTO row (id, writer, body) VALUES (?, ?, ?)", -1, &statement, nil) == SQLITE_OK else {
+            throw ValidationError("prepare: \(String(cString: sqlite3_errmsg(db)))")
+        }
+        defer { sqlite3_finalize(statement) }
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        let end = Date().addingTimeInterval(duration)
+        let started = Date()
+        var count = 0
+        while Date() < end {
+            try exec("BEGIN")
+            for _ in 0..<100 {
+                let id = "raw-\(count)"
+                sqlite3_bind_text(statement, 1, id, -1, transient)
+                sqlite3_bind_int64(statement, 2, 0)
+                _ = body.withUnsafeBytes { sqlite3_bind_blob(statement, 3, $0.baseAddress, Int32($0.count), transient) }
+                guard sqlite3_step(statement) == SQLITE_DONE else {
+                    throw ValidationError("insert: \(String(cString: sqlite3_errmsg(db)))")
+                }
+                sqlite3_reset(statement)
+                count += 1
+            }
+            try exec("COMMIT")
+        }
+        return Double(count) / Date().timeIntervalSince(started)
+    }
+}
