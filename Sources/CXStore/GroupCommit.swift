@@ -6,11 +6,12 @@ import Synchronization
 ///
 /// There is no background task: the first caller to find no batch running
 /// leads. It takes up to ``StoreOptions/maxBatchSize`` waiting operations,
-/// runs each in its own savepoint inside one transaction, commits, and
-/// hands each caller its own result; then it passes the lead to the oldest
-/// operation still waiting, whose caller runs the next batch. An operation
-/// that throws rolls back only its savepoint and fails only its caller; if
-/// the commit itself fails, every operation of the batch fails with it.
+/// runs them in one transaction, commits, and hands each caller its own
+/// result; then it passes the lead to the oldest operation still waiting,
+/// whose caller runs the next batch. When an operation throws, the batch
+/// is rolled back and run again with a savepoint per operation, so only the
+/// throwing operations are undone and only their callers fail; if the
+/// commit itself fails, every operation of the batch fails with it.
 final class GroupCommit: Sendable {
     /// One caller's operation and where its outcome goes.
     final class Ticket: Sendable {
@@ -100,25 +101,47 @@ final class GroupCommit: Sendable {
         }
         var outcomes: [Result<any Sendable, any Error>] = []
         do {
-            outcomes = try await writer.write { db in
+            outcomes = try await writer.writeWithoutTransaction { db in
+                // Fast path: the whole batch in one transaction, no savepoints
+                // (a savepoint per operation costs about a third of the throughput).
                 var outcomes: [Result<any Sendable, any Error>] = []
                 outcomes.reserveCapacity(batch.count)
-                for ticket in batch {
-                    var outcome: Result<any Sendable, any Error> = .failure(CancellationError())
-                    do {
-                        try db.inSavepoint {
-                            do {
-                                outcome = .success(try ticket.operation(db))
-                                return .commit
-                            } catch {
-                                outcome = .failure(error)
-                                return .rollback
-                            }
+                var someFailed = false
+                try db.inTransaction {
+                    for ticket in batch {
+                        do {
+                            outcomes.append(.success(try ticket.operation(db)))
+                        } catch {
+                            someFailed = true
+                            return .rollback
                         }
-                    } catch {
-                        outcome = .failure(error)
                     }
-                    outcomes.append(outcome)
+                    return .commit
+                }
+                guard someFailed else { return outcomes }
+                // An operation failed, its changes mixed with the others': roll
+                // back and run the batch again, each operation in a savepoint
+                // of its own, so only the failing ones are undone.
+                outcomes.removeAll(keepingCapacity: true)
+                try db.inTransaction {
+                    for ticket in batch {
+                        var outcome: Result<any Sendable, any Error> = .failure(CancellationError())
+                        do {
+                            try db.inSavepoint {
+                                do {
+                                    outcome = .success(try ticket.operation(db))
+                                    return .commit
+                                } catch {
+                                    outcome = .failure(error)
+                                    return .rollback
+                                }
+                            }
+                        } catch {
+                            outcome = .failure(error)
+                        }
+                        outcomes.append(outcome)
+                    }
+                    return .commit
                 }
                 return outcomes
             }

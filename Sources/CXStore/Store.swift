@@ -90,6 +90,11 @@ public final class Store: Sendable {
     /// Runs `operation` in a transaction shared with concurrent writers and
     /// returns once it has committed durably. If `operation` throws, only its
     /// own changes are rolled back and only this call fails.
+    ///
+    /// `operation` may run more than once (when another operation in its
+    /// batch throws, the batch is rolled back and run again); only the
+    /// database effects of the run that commits remain. So it must do
+    /// nothing but database work: no side effects elsewhere.
     public func write<T: Sendable>(_ operation: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await groupCommit.write(operation)
     }
