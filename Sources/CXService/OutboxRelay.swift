@@ -55,7 +55,16 @@ public struct OutboxRelay: Service {
         do {
             try await cancelWhenGracefulShutdown {
                 while !Task.isCancelled {
-                    let delivered = try await deliverDue()
+                    let delivered: Int
+                    do {
+                        delivered = try await deliverDue()
+                    } catch is CancellationError {
+                        throw CancellationError()
+                    } catch {
+                        // A store error must not stop the service: log it and try again later.
+                        logger.error("outbox relay round failed", metadata: ["error": "\(error)"])
+                        delivered = 0
+                    }
                     if delivered == 0 { try await Task.sleep(for: options.pollInterval) }
                 }
             }

@@ -81,7 +81,10 @@ final class GroupCommit: Sendable {
         }
         while true {
             if lead {
-                await runBatch()
+                // Not in the leader's own task: GRDB gives up on a cancelled
+                // task's write, and the leader's cancellation must not fail
+                // the other callers' operations in its batch.
+                await Task.detached { await self.runBatch() }.value
                 lead = false
             }
             switch await ticket.next() {

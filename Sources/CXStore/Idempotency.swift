@@ -24,10 +24,11 @@ public enum Idempotency {
             db, sql: "SELECT request_fingerprint, response FROM cx_idempotency WHERE scope = ? AND key = ?",
             arguments: [scope, key])
         {
-            guard row["request_fingerprint"] as Int64 == fingerprint else {
+            // decode(forColumn:) throws on a NULL or mistyped value, where subscripting would trap.
+            guard try row.decode(Int64.self, forColumn: "request_fingerprint") == fingerprint else {
                 throw StoreError.idempotencyKeyReused(scope: scope, key: key)
             }
-            let stored: RecordBody = row["response"]
+            let stored = try row.decode(RecordBody.self, forColumn: "response")
             return try stored.decode(Response.self, table: "cx_idempotency", key: "\(scope)/\(key)")
         }
         let response = try body()

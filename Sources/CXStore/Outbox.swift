@@ -100,16 +100,19 @@ public enum Outbox {
                 """,
             arguments: [now.timeIntervalSince1970, limit]
         ).map { row in
-            let sequence: Int64 = row["sequence"]
-            let body: RecordBody = row["payload"]
+            // decode(forColumn:) throws on a NULL or mistyped value, where subscripting would trap.
+            let sequence = try row.decode(Int64.self, forColumn: "sequence")
+            let body = try row.decode(RecordBody.self, forColumn: "payload")
             return PendingOutboxEvent(
                 sequence: sequence,
                 event: OutboxEvent(
-                    eventID: row["event_id"], destination: row["destination"], method: row["method"],
-                    orderingKey: row["ordering_key"],
+                    eventID: try row.decode(String.self, forColumn: "event_id"),
+                    destination: try row.decode(String.self, forColumn: "destination"),
+                    method: try row.decode(String.self, forColumn: "method"),
+                    orderingKey: try row.decode(String.self, forColumn: "ordering_key"),
                     payload: try body.bytes(table: "cx_outbox", key: "\(sequence)")),
-                attempts: row["attempts"],
-                createdAt: Date(timeIntervalSince1970: row["created_at"]))
+                attempts: try row.decode(Int.self, forColumn: "attempts"),
+                createdAt: Date(timeIntervalSince1970: try row.decode(Double.self, forColumn: "created_at")))
         }
     }
 }

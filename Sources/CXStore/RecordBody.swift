@@ -1,3 +1,4 @@
+import CXModel
 import CompressNIO
 import Foundation
 import GRDB
@@ -74,6 +75,10 @@ public struct RecordBody: Sendable, Hashable, DatabaseValueConvertible {
                 let inflated = try input.decompress(with: .zlib(), maxSize: Self.maxInflatedSize + 1)
                 guard inflated.readableBytes <= Self.maxInflatedSize else {
                     throw StoreError.corruptBody(table: table, key: key, reason: "inflates past \(Self.maxInflatedSize) bytes")
+                }
+                // A stream cut short inflates "successfully" to a prefix: check its checksum.
+                guard Adler32.matchesTrailer(of: rest, inflated: inflated.readableBytesView) else {
+                    throw StoreError.corruptBody(table: table, key: key, reason: "zlib stream is truncated or damaged (checksum mismatch)")
                 }
                 return Data(inflated.readableBytesView)
             } catch let error as StoreError {

@@ -24,6 +24,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     /// Set once the connection is going or gone: new calls fail with it.
     private var closedError: RPCError?
+    /// The server's GoAway: why calls unanswered at the close failed.
+    private var goAwayError: RPCError?
+    /// Calls cancelled before their start reached this loop (the caller's
+    /// cancel and start race from different threads); bounded.
+    private var cancelledEarly: Set<UInt64> = []
     private var flushScheduled = false
     private var deadlineTimer = DeadlineTimer()
 
@@ -42,8 +47,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// Sends call `id`; `continuation` is resumed with the server's answer,
     /// or with an ``RPCError`` (deadline, connection lost). Event loop only.
     func startCall(id: UInt64, request: Cx_Wire_V1_Request, deadline: NIODeadline, continuation: Continuation) {
-        guard let context, closedError == nil else {
-            continuation.resume(throwing: closedError ?? RPCError(code: .unavailable, message: "connection to \(peer) is closed"))
+        guard let context, closedError == nil, goAwayError == nil else {
+            let error = closedError ?? RPCError(
+                code: .unavailable,
+                message: "connection to \(peer) is \(goAwayError.map { "going away (\($0))" } ?? "closed"); call not sent, safe to retry")
+            continuation.resume(throwing: error)
+            return
+        }
+        if cancelledEarly.remove(id) != nil {
+            continuation.resume(throwing: RPCError(code: .cancelled, message: "call cancelled by the caller"))
             return
         }
         pending[id] = Pending(continuation: continuation, deadline: deadline)
@@ -57,7 +69,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     /// The caller gave up on call `id` (its task was cancelled). Event loop only.
     func cancelCall(id: UInt64) {
-        guard let call = pending.removeValue(forKey: id) else { return }
+        guard let call = pending.removeValue(forKey: id) else {
+            // Not started yet (or already answered): remember it for startCall.
+            if cancelledEarly.count >= 1_024, let oldest = cancelledEarly.min() { cancelledEarly.remove(oldest) }
+            cancelledEarly.insert(id)
+            return
+        }
         call.continuation.resume(throwing: RPCError(code: .cancelled, message: "call cancelled by the caller"))
         guard let context else { return }
         var frame = Cx_Wire_V1_Frame()
@@ -93,7 +110,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             guard let call = pending.removeValue(forKey: frame.callID) else { return }  // expired or cancelled
             call.continuation.resume(returning: response)
         case .goAway(let goAway):
-            onGoAway(RPCError(wireStatus: goAway.status))
+            let error = RPCError(wireStatus: goAway.status)
+            goAwayError = error
+            onGoAway(error)
         case .ping(let ping):
             var pong = Cx_Wire_V1_Frame()
             pong.pong.data = ping.data
@@ -107,7 +126,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        failAll(closedError ?? RPCError(code: .unavailable, message: "connection to \(peer) closed before the call was answered"))
+        failAll(closedError ?? goAwayError ?? RPCError(code: .unavailable, message: "connection to \(peer) closed before the call was answered"))
         context.fireChannelInactive()
     }
 

@@ -1,3 +1,4 @@
+import CXModel
 import CompressNIO
 import NIOCore
 
@@ -71,11 +72,16 @@ public struct FrameParser: Sendable {
 
     /// Inflates a zlib stream, refusing output past `limit` bytes.
     static func inflate(_ message: inout ByteBuffer, limit: Int) throws(FrameError) -> ByteBuffer {
+        let stream = message
         do {
             // One byte of headroom: output of exactly `limit` bytes must not
             // look like an overflow.
             let inflated = try message.decompress(with: .zlib(), maxSize: limit + 1)
             guard inflated.readableBytes <= limit else { throw FrameError.inflatedTooLarge(limit: limit) }
+            // A stream cut short inflates "successfully" to a prefix: check its checksum.
+            guard Adler32.matchesTrailer(of: stream.readableBytesView, inflated: inflated.readableBytesView) else {
+                throw FrameError.corruptCompressedMessage
+            }
             return inflated
         } catch let error as FrameError {
             throw error

@@ -97,6 +97,15 @@ public final class RPCClient: Sendable {
     /// - Throws: ``RPCError``, always.
     public func call(method: String, payload: Data, options: CallOptions = CallOptions()) async throws -> Data {
         if Task.isCancelled { throw RPCError(code: .cancelled, message: "call cancelled by the caller") }
+        // The limit covers the whole frame; the envelope around the payload
+        // is the method, the metadata and a few dozen bytes of framing.
+        let envelope = method.utf8.count + options.metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 8 }
+            + configuration.metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 8 } + 64
+        if payload.count + envelope > configuration.limits.maxMessageSize {
+            throw RPCError(
+                code: .resourceExhausted,
+                message: "request of \(payload.count) bytes is over the \(configuration.limits.maxMessageSize)-byte message limit (the frame's envelope counts too); nothing was sent")
+        }
         let index = nextConnection.add(1, ordering: .relaxed).newValue
         let connection: ClientConnection
         if let local = poolByLoop.first(where: { $0.loop.inEventLoop })?.connections {
@@ -115,11 +124,6 @@ public final class RPCClient: Sendable {
             request.metadata = options.metadata
         } else {
             request.metadata = configuration.metadata.merging(options.metadata) { _, call in call }
-        }
-        if payload.count > configuration.limits.maxMessageSize {
-            throw RPCError(
-                code: .resourceExhausted,
-                message: "request of \(payload.count) bytes is over the \(configuration.limits.maxMessageSize)-byte message limit")
         }
 
         let id = connection.nextCallID()

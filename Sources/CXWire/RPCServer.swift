@@ -77,17 +77,30 @@ public final class RPCServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
-                let accepted = stats.tryOpenConnection(limit: configuration.maxConnections)
-                let rejection: RPCError? = accepted ? nil : RPCError(
-                    code: .resourceExhausted,
-                    message: "server has \(configuration.maxConnections) connections open, the limit; try again later")
-                if accepted {
+                var rejection: RPCError?
+                if stats.tryOpenConnection(limit: configuration.maxConnections) {
                     let id = ObjectIdentifier(channel)
-                    state.withLockedValue { $0.connections[id] = channel }
-                    channel.closeFuture.whenComplete { _ in
-                        stats.connectionClosed()
-                        state.withLockedValue { _ = $0.connections.removeValue(forKey: id) }
+                    // Registered under the lock that shutdown takes its snapshot
+                    // under: a connection accepted as draining began is refused,
+                    // not left out of the drain.
+                    let draining = state.withLockedValue { state -> Bool in
+                        if state.draining { return true }
+                        state.connections[id] = channel
+                        return false
                     }
+                    if draining {
+                        stats.connectionClosed()
+                        rejection = RPCError(code: .unavailable, message: "server is shutting down")
+                    } else {
+                        channel.closeFuture.whenComplete { _ in
+                            stats.connectionClosed()
+                            state.withLockedValue { _ = $0.connections.removeValue(forKey: id) }
+                        }
+                    }
+                } else {
+                    rejection = RPCError(
+                        code: .resourceExhausted,
+                        message: "server has \(configuration.maxConnections) connections open, the limit; try again later")
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations

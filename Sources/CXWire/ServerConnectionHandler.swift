@@ -21,7 +21,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         var task: Task<Void, Never>?
         let deadline: NIODeadline
         let timeout: TimeAmount
+        /// Tells this call from a later one that reuses its id after it was
+        /// cancelled or expired while its handler ran on.
+        let generation: UInt64
     }
+    private var nextGeneration: UInt64 = 0
 
     private let router: RPCRouter
     private let configuration: RPCServerConfiguration
@@ -228,7 +232,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
         let eventLoop = context.eventLoop
         let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
-        calls[id] = Call(task: nil, deadline: deadline, timeout: timeout)
+        nextGeneration += 1
+        let generation = nextGeneration
+        calls[id] = Call(task: nil, deadline: deadline, timeout: timeout, generation: generation)
         // The handler starts on this event loop thread and runs until it
         // first suspends. A handler that never suspends (echo, a cache hit)
         // is answered right here, with no thread hop either way; one that
@@ -241,9 +247,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 result = .failure(error)
             }
             if eventLoop.inEventLoop {
-                loopBound.value.finishCall(id: id, result: result, context: serverContext)
+                loopBound.value.finishCall(id: id, generation: generation, result: result, context: serverContext)
             } else {
-                eventLoop.execute { loopBound.value.finishCall(id: id, result: result, context: serverContext) }
+                eventLoop.execute { loopBound.value.finishCall(id: id, generation: generation, result: result, context: serverContext) }
             }
         }
         guard calls[id] != nil else { return }  // answered already
@@ -279,9 +285,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private func finishCall(id: UInt64, result: Result<Data, any Error>, context serverContext: ServerContext) {
+    private func finishCall(id: UInt64, generation: UInt64, result: Result<Data, any Error>, context serverContext: ServerContext) {
         // Gone when the deadline fired, the client cancelled, or the connection closed first.
-        guard calls.removeValue(forKey: id) != nil, context != nil else { return }
+        guard calls[id]?.generation == generation, context != nil else { return }
+        calls[id] = nil
         stats.callsFinished(1)
         answer(id: id, result: result, context: serverContext)
         guard let context else { return }
@@ -328,7 +335,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         frame.callID = id
         var response = Cx_Wire_V1_Response()
         switch result {
-        case .success(let payload) where payload.count > configuration.limits.maxMessageSize:
+        case .success(let payload) where payload.count + Self.responseEnvelope > configuration.limits.maxMessageSize:
             logger.error("response over the message limit", metadata: [
                 "call_id": "\(id)", "bytes": "\(payload.count)", "limit": "\(configuration.limits.maxMessageSize)",
             ])
@@ -399,6 +406,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             }
         }
     }
+
+    /// Room a Response frame takes around its payload (call id, status,
+    /// tags and lengths), so a payload within it of the limit is refused
+    /// here rather than breaking the client's connection.
+    static let responseEnvelope = 32
 
     /// How long a connection that was sent GoAway waits for the client to close.
     static let closeLinger = TimeAmount.seconds(2)

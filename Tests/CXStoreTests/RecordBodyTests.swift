@@ -58,6 +58,16 @@ final class RecordBodyTests: XCTestCase {
             XCTAssertTrue(reason.contains("zlib"), reason)
         }
         XCTAssertThrowsError(try RecordBody(stored: Data()).bytes(table: "t", key: "k"))
+        // A compressed body cut short (a torn write) must not read as a shorter record.
+        let whole = try RecordBody(note(String(repeating: "points ", count: 500)))
+        XCTAssertEqual(whole.codec, .zlib)
+        for cut in [1, 4, 10] {
+            let torn = RecordBody(stored: whole.stored.dropLast(cut))
+            XCTAssertThrowsError(try torn.decode(Cx_Wire_V1_EchoRequest.self, table: "note", key: "torn"), "cut \(cut)") { error in
+                guard case .corruptBody(_, let key, _) = error as? StoreError else { return XCTFail("\(error)") }
+                XCTAssertEqual(key, "torn")
+            }
+        }
         let notAMessage = RecordBody(encoding: Data([0xff, 0xff, 0xff]))
         XCTAssertThrowsError(try notAMessage.decode(Cx_Wire_V1_EchoRequest.self, table: "t", key: "k")) { error in
             guard case .corruptBody(_, _, let reason) = error as? StoreError else { return XCTFail("\(error)") }

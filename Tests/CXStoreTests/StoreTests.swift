@@ -88,6 +88,26 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try first.decode(Cx_Wire_V1_EchoRequest.self, table: "note", key: "taken").text, "first")
     }
 
+    func testCancellingTheLeaderDoesNotFailTheOthersInItsBatch() async throws {
+        let store = try openTestStore(directory)
+        // X leads a batch of its own for 300 ms; meanwhile A queues first, then
+        // twenty others, so A leads the next batch with all of them in it.
+        let x = Task { try await store.write { db in Thread.sleep(forTimeInterval: 0.3); try insertNote(db, id: "x", writer: 0, text: "x") } }
+        try await Task.sleep(for: .milliseconds(50))
+        let a = Task { try await store.write { db in Thread.sleep(forTimeInterval: 0.3); try insertNote(db, id: "a", writer: 0, text: "a") } }
+        try await Task.sleep(for: .milliseconds(50))
+        let others = (0..<20).map { index in
+            Task { try await store.write { db in try insertNote(db, id: "o\(index)", writer: 1, text: "other") } }
+        }
+        try await x.value
+        try await Task.sleep(for: .milliseconds(100))  // A's batch is running
+        a.cancel()
+        for other in others { try await other.value }  // none of them fails
+        _ = try? await a.value
+        let count = try await countNotes(store)
+        XCTAssertGreaterThanOrEqual(count, 21)
+    }
+
     func testBackupIsAConsistentCopyAndRefusesToOverwrite() async throws {
         let store = try openTestStore(directory)
         for index in 0..<100 {

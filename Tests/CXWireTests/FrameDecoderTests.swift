@@ -73,6 +73,19 @@ final class FrameDecoderTests: XCTestCase {
         XCTAssertTrue(try channel.finish().isClean)
     }
 
+    func testTruncatedCompressedMessageIsRefusedNotCutShort() throws {
+        // zlib inflates a stream cut short to a prefix without complaint; the
+        // checksum at the stream's end is what catches it.
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(FrameDecoder()))
+        var input = ByteBuffer(bytes: Array(String(repeating: "truncate me ", count: 400).utf8))
+        let deflated = try input.compress(with: .zlib())
+        let cut = Array(deflated.readableBytesView.dropLast(4))
+        XCTAssertThrowsError(try channel.writeInbound(frame(cut, flags: 1))) { error in
+            XCTAssertEqual(error as? FrameError, .corruptCompressedMessage)
+        }
+        _ = try? channel.finish()
+    }
+
     func testReservedFlagBitsAreRefused() throws {
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(FrameDecoder()))
         XCTAssertThrowsError(try channel.writeInbound(frame([1, 2, 3], flags: 0x02))) { error in

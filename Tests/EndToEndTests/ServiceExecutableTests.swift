@@ -14,11 +14,16 @@ final class ServiceExecutableTests: XCTestCase {
             let echo = try await client.call(Cx_Wire_V1_Echo.echo, .with { $0.text = "درود" })
             XCTAssertEqual(echo.text, "درود")
             await client.close()
+            var isDirectory: ObjCBool = false
+            XCTAssertTrue(
+                FileManager.default.fileExists(
+                    atPath: running.dataDirectory.appendingPathComponent(service.rawValue).path, isDirectory: &isDirectory)
+                    && isDirectory.boolValue,
+                "the service creates its data directory")
             let (status, log) = running.stop()
             XCTAssertEqual(status, 0, "\(service.executableName) exit status; log:\n\(log)")
             XCTAssertTrue(log.contains("listening"), log)
             XCTAssertTrue(log.contains("stopped"), log)
-            XCTAssertTrue(FileManager.default.fileExists(atPath: running.dataDirectory.path) == false)
         }
     }
 
