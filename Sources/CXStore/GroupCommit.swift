@@ -81,10 +81,7 @@ final class GroupCommit: Sendable {
         }
         while true {
             if lead {
-                // Not in the leader's own task: GRDB gives up on a cancelled
-                // task's write, and the leader's cancellation must not fail
-                // the other callers' operations in its batch.
-                await Task.detached { await self.runBatch() }.value
+                await runBatch()
                 lead = false
             }
             switch await ticket.next() {
@@ -102,61 +99,76 @@ final class GroupCommit: Sendable {
             state.waiting.removeFirst(batch.count)
             return batch
         }
+        // GRDB's callback write, not its async one: the async one gives up on
+        // a cancelled task's write, and the leader's cancellation must not
+        // fail the other callers' operations in its batch.
+        let outcomes = await withCheckedContinuation { (continuation: CheckedContinuation<[Result<any Sendable, any Error>], Never>) in
+            writer.asyncWriteWithoutTransaction { db in
+                do {
+                    continuation.resume(returning: try Self.execute(batch, in: db))
+                } catch {
+                    continuation.resume(returning: Array(repeating: .failure(error), count: batch.count))
+                }
+            }
+        }
+        handOut(batch, outcomes)
+    }
+
+    /// Runs a batch in one transaction and commits. The fast path uses no
+    /// savepoints (a savepoint per operation costs about a third of the
+    /// throughput); if an operation throws, its changes are mixed with the
+    /// others', so the transaction is rolled back and the batch runs again
+    /// with a savepoint per operation, undoing only the throwing ones.
+    ///
+    /// - Throws: only what beginning or committing the transaction throws.
+    private static func execute(_ batch: [Ticket], in db: Database) throws -> [Result<any Sendable, any Error>] {
         var outcomes: [Result<any Sendable, any Error>] = []
-        do {
-            outcomes = try await writer.writeWithoutTransaction { db in
-                // Fast path: the whole batch in one transaction, no savepoints
-                // (a savepoint per operation costs about a third of the throughput).
-                var outcomes: [Result<any Sendable, any Error>] = []
-                outcomes.reserveCapacity(batch.count)
-                var someFailed = false
-                try db.inTransaction {
-                    for ticket in batch {
+        outcomes.reserveCapacity(batch.count)
+        var someFailed = false
+        try db.inTransaction {
+            for ticket in batch {
+                do {
+                    outcomes.append(.success(try ticket.operation(db)))
+                } catch {
+                    someFailed = true
+                    return .rollback
+                }
+            }
+            return .commit
+        }
+        guard someFailed else { return outcomes }
+        outcomes.removeAll(keepingCapacity: true)
+        try db.inTransaction {
+            for ticket in batch {
+                var outcome: Result<any Sendable, any Error> = .failure(CancellationError())
+                do {
+                    try db.inSavepoint {
                         do {
-                            outcomes.append(.success(try ticket.operation(db)))
+                            outcome = .success(try ticket.operation(db))
+                            return .commit
                         } catch {
-                            someFailed = true
+                            outcome = .failure(error)
                             return .rollback
                         }
                     }
-                    return .commit
+                } catch {
+                    outcome = .failure(error)
                 }
-                guard someFailed else { return outcomes }
-                // An operation failed, its changes mixed with the others': roll
-                // back and run the batch again, each operation in a savepoint
-                // of its own, so only the failing ones are undone.
-                outcomes.removeAll(keepingCapacity: true)
-                try db.inTransaction {
-                    for ticket in batch {
-                        var outcome: Result<any Sendable, any Error> = .failure(CancellationError())
-                        do {
-                            try db.inSavepoint {
-                                do {
-                                    outcome = .success(try ticket.operation(db))
-                                    return .commit
-                                } catch {
-                                    outcome = .failure(error)
-                                    return .rollback
-                                }
-                            }
-                        } catch {
-                            outcome = .failure(error)
-                        }
-                        outcomes.append(outcome)
-                    }
-                    return .commit
-                }
-                return outcomes
+                outcomes.append(outcome)
             }
-        } catch {
-            outcomes = Array(repeating: .failure(error), count: batch.count)
+            return .commit
         }
+        return outcomes
+    }
+
+    /// Passes the lead to the oldest waiting operation (before waking anyone,
+    /// so a batch is always running while operations wait), then gives each
+    /// caller of `batch` its outcome.
+    private func handOut(_ batch: [Ticket], _ outcomes: [Result<any Sendable, any Error>]) {
         counters.withLock {
             $0.transactions += 1
             $0.operations += batch.count
         }
-        // Pass the lead before waking anyone, so a batch is always running
-        // while operations wait.
         let next = state.withLock { state -> Ticket? in
             if let first = state.waiting.first { return first }
             state.leading = false

@@ -134,6 +134,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// Back-pressure: while the client does not read its answers and they
+    /// pile up past the channel's high-water mark, stop reading its requests.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        context.channel.setOption(.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+        context.fireChannelWritabilityChanged()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if closing { return }  // we are closing; what is left in the stream no longer matters
         if case .truncatedFrame = error as? FrameError {
@@ -199,7 +206,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
         let timeout: TimeAmount
         if request.timeoutMicros == 0 {
-            timeout = configuration.defaultTimeout
+            timeout = min(configuration.defaultTimeout, configuration.maxTimeout)
         } else {
             timeout = min(.microseconds(Int64(clamping: request.timeoutMicros)), configuration.maxTimeout)
         }

@@ -307,6 +307,34 @@ final class RPCServerProtocolEdgeTests: XCTestCase {
         return frame
     }
 
+    func testAClientThatDoesNotReadIsThrottledAndLosesNothing() async throws {
+        let (server, port) = try await startServer()
+        let raw = try await RawConnection.connect(port: port, autoRead: false)
+        let count = 600
+        let text = String(repeating: "x", count: 4_000)
+        // Written without waiting: ~2.4 MB the server answers into a socket nobody reads.
+        let writes = (1...count).map { id in
+            var frame = Cx_Wire_V1_Frame()
+            frame.callID = UInt64(id)
+            frame.request.method = Cx_Wire_V1_Echo.echo.fullName
+            frame.request.payload = try! echo(text).serializedBytes()
+            let message: [UInt8] = try! frame.serializedBytes()
+            var buffer = ByteBuffer()
+            buffer.writeInteger(UInt8(0))
+            buffer.writeInteger(UInt32(message.count))
+            buffer.writeBytes(message)
+            return raw.channel.writeAndFlush(buffer)
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        await raw.startReading()
+        for write in writes { try await write.get() }
+        let frames = try await raw.waitForFrames(count, timeout: .seconds(20))
+        XCTAssertEqual(Set(frames.map(\.frame.callID)), Set((1...count).map(UInt64.init)))
+        XCTAssertTrue(frames.allSatisfy { $0.frame.response.status.code == .ok })
+        await raw.close()
+        server.close()
+    }
+
     func testCallIDZeroIsAProtocolViolation() async throws {
         let (server, port) = try await startServer()
         let raw = try await RawConnection.connect(port: port)
