@@ -34,7 +34,7 @@ if [ ! -x "$plugin" ]; then
   (cd "$src" && swift build -c release --product protoc-gen-swift >/dev/null)
 fi
 
-out="Sources/CXModel/Generated"
+out="$root/Sources/CXModel/Generated"
 check=0
 if [ "${1:-}" = "--check" ]; then
   check=1
@@ -45,7 +45,7 @@ protos=$(cd proto-spec && find cx -name '*.proto' | LC_ALL=C sort)
 
 if [ $check = 0 ]; then rm -f "$out"/*.pb.swift "$out"/*.generated.swift; fi
 (cd proto-spec && protoc --plugin=protoc-gen-swift="$plugin" \
-  --swift_out="$root/$out" \
+  --swift_out="$out" \
   --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores \
   $protos)
 descriptors=$(mktemp)
@@ -54,7 +54,7 @@ python3 scripts/generate_methods.py "$descriptors" proto-spec $protos > "$out/Me
 rm -f "$descriptors"
 
 if [ $check = 1 ]; then
-  if diff -ru "$out" Sources/CXModel/Generated; then
+  if diff -ru "$out" "$root/Sources/CXModel/Generated"; then
     echo "generate-proto: generated code is up to date"
   else
     echo "generate-proto: Sources/CXModel/Generated differs from proto-spec; run scripts/generate-proto.sh" >&2
@@ -62,5 +62,5 @@ if [ $check = 1 ]; then
   fi
   rm -rf "$out"
 else
-  echo "generate-proto: wrote $(ls "$out" | wc -l) files to $out"
+  echo "generate-proto: wrote $(ls "$out" | wc -l) files to ${out#"$root"/}"
 fi
