@@ -18,12 +18,19 @@ public struct StoreOptions: Sendable {
     public var maxBatchSize: Int
     /// Reader connections. Default 4.
     public var maxReaders: Int
+    /// How long a stored idempotent answer is kept: a client retrying later
+    /// than this runs the write again. Default 7 days.
+    public var idempotencyRetention: TimeInterval
 
-    public init(durability: Durability = .full, busyTimeout: TimeInterval = 5, maxBatchSize: Int = 512, maxReaders: Int = 4) {
+    public init(
+        durability: Durability = .full, busyTimeout: TimeInterval = 5, maxBatchSize: Int = 512, maxReaders: Int = 4,
+        idempotencyRetention: TimeInterval = 7 * 86_400
+    ) {
         self.durability = durability
         self.busyTimeout = busyTimeout
         self.maxBatchSize = maxBatchSize
         self.maxReaders = maxReaders
+        self.idempotencyRetention = idempotencyRetention
     }
 }
 
@@ -39,6 +46,7 @@ public struct StoreOptions: Sendable {
 public final class Store: Sendable {
     /// The database file.
     public let path: String
+    public let options: StoreOptions
     let pool: DatabasePool
     private let groupCommit: GroupCommit
 
@@ -50,6 +58,7 @@ public final class Store: Sendable {
     public init(directory: URL, name: String, migrator: DatabaseMigrator = DatabaseMigrator(), options: StoreOptions = StoreOptions()) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         path = directory.appendingPathComponent("\(name).sqlite").path
+        self.options = options
         var configuration = Configuration()
         configuration.journalMode = .wal
         configuration.foreignKeysEnabled = true
@@ -84,6 +93,9 @@ public final class Store: Sendable {
                 """)
         }
         Outbox.migrate(&migrator)
+        migrator.registerMigration("cxstore v2 idempotency by age") { db in
+            try db.execute(sql: "CREATE INDEX cx_idempotency_by_age ON cx_idempotency (created_at)")
+        }
         return migrator
     }()
 
@@ -136,6 +148,28 @@ public final class Store: Sendable {
                     continuation.resume(throwing: error)
                 }
             }
+        }
+    }
+
+    /// Forgets idempotent answers older than ``StoreOptions/idempotencyRetention``,
+    /// in transactions of at most 10,000 rows so writers are never held up
+    /// for long. Returns how many were removed.
+    @discardableResult
+    public func pruneIdempotency(now: Date = Date()) async throws -> Int {
+        let cutoff = now.timeIntervalSince1970 - options.idempotencyRetention
+        var removed = 0
+        while true {
+            let batch = try await write { db in
+                try db.execute(
+                    sql: """
+                        DELETE FROM cx_idempotency WHERE (scope, key) IN (
+                            SELECT scope, key FROM cx_idempotency WHERE created_at < ? LIMIT 10000)
+                        """,
+                    arguments: [cutoff])
+                return db.changesCount
+            }
+            removed += batch
+            if batch < 10_000 { return removed }
         }
     }
 

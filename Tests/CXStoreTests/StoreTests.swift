@@ -144,7 +144,7 @@ final class StoreTests: XCTestCase {
         let count = try await countNotes(reopened)
         XCTAssertEqual(count, 1)
         let applied = try await reopened.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-        XCTAssertEqual(applied, ["cxstore v1 idempotency", "cxstore v1 outbox", "test v1 notes"])
+        XCTAssertEqual(applied, ["cxstore v1 idempotency", "cxstore v1 outbox", "cxstore v2 idempotency by age", "test v1 notes"])
     }
 }
 
@@ -189,6 +189,24 @@ final class IdempotencyTests: XCTestCase {
             try Idempotency.run(db, scope: "refund", key: "k1", request: note("100 points")) { Cx_Wire_V1_EchoResponse.with { $0.text = "refund" } }
         }
         XCTAssertEqual(other.text, "refund")
+    }
+
+    func testOldAnswersArePrunedAfterTheRetention() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try openTestStore(directory, options: StoreOptions(idempotencyRetention: 86_400))
+        for key in ["k1", "k2", "k3"] {
+            _ = try await store.write { db in
+                try Idempotency.run(db, scope: "s", key: key, request: note(key)) { Cx_Wire_V1_EchoResponse() }
+            }
+        }
+        let none = try await store.pruneIdempotency(now: Date().addingTimeInterval(3_600))
+        XCTAssertEqual(none, 0, "within the retention nothing goes")
+        let all = try await store.pruneIdempotency(now: Date().addingTimeInterval(2 * 86_400))
+        XCTAssertEqual(all, 3)
+        let left = try await store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM cx_idempotency")! }
+        XCTAssertEqual(left, 0)
+        XCTAssertEqual(StoreOptions().idempotencyRetention, 7 * 86_400)
     }
 
     func testAFailedWriteRecordsNothingSoARetryRuns() async throws {
