@@ -66,7 +66,7 @@ final class ClientConnection: Sendable {
             case .backingOff(let until, let failures, let error):
                 if NIODeadline.now() >= until { return .connect(failures: failures) }
                 let wait = ServerConnectionHandler.describe(.nanoseconds(max(0, (until - .now()).nanoseconds) / 1_000_000 * 1_000_000))
-                return .fail(RPCError(code: .unavailable, message: "\(error.message) (next attempt in \(wait))"))
+                return .fail(RPCError(code: error.code, message: "\(error.message) (next attempt in \(wait))", reason: error.reason))
             case .closed:
                 return .fail(RPCError(code: .unavailable, message: "client for \(peer) is closed"))
             }
@@ -119,9 +119,10 @@ final class ClientConnection: Sendable {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxMessageSize: limits.maxMessageSize)))
                     try sync.addHandler(FrameEncoder(compressionThreshold: limits.compressionThreshold))
-                    try sync.addHandler(ClientConnectionHandler(peer: peer) { _ in
-                        // The server takes no new calls here: new calls go to a new connection.
-                        self.retire(channelID: id, failures: 0)
+                    try sync.addHandler(ClientConnectionHandler(peer: peer) { goAway in
+                        // The server takes no new calls here: new calls go to a new
+                        // connection, after a backoff if it refused us for load.
+                        self.retire(channelID: id, goAway: goAway)
                     })
                 }
             }
@@ -138,6 +139,13 @@ final class ClientConnection: Sendable {
                     promise.fail(RPCError(code: .internal, message: "connection to \(peer) has no call handler: \(error)"))
                     return
                 }
+                if let refusal = handler.value.goAwayError {
+                    // Refused before we could use it (too many connections, say).
+                    channel.close(promise: nil)
+                    self.backOff(failures: failures + 1, error: refusal)
+                    promise.fail(refusal)
+                    return
+                }
                 let ready = Ready(channel: channel, handler: handler)
                 let keep = self.state.withLockedValue { state -> Bool in
                     if case .closed = state { return false }
@@ -149,28 +157,37 @@ final class ClientConnection: Sendable {
                     promise.fail(RPCError(code: .unavailable, message: "client for \(peer) is closed"))
                     return
                 }
-                channel.closeFuture.whenComplete { _ in self.retire(channelID: id, failures: 0) }
+                channel.closeFuture.whenComplete { _ in self.retire(channelID: id, goAway: nil) }
                 promise.succeed(ready)
             case .failure(let error):
-                let failures = failures + 1
                 let rpcError = RPCError(code: .unavailable, message: "cannot reach \(peer): \(Self.describe(error))")
-                self.state.withLockedValue { state in
-                    if case .closed = state { return }
-                    state = .backingOff(
-                        until: .now() + self.configuration.backoff.delay(afterFailures: failures),
-                        failures: failures, error: rpcError)
-                }
+                self.backOff(failures: failures + 1, error: rpcError)
                 promise.fail(rpcError)
             }
         }
         return promise.futureResult
     }
 
-    /// Stops handing out `channelID` for new calls (it went away or closed).
-    private func retire(channelID: ObjectIdentifier, failures: Int) {
+    /// Calls fail fast with `error` until the backoff for `failures` has passed.
+    private func backOff(failures: Int, error: RPCError) {
         state.withLockedValue { state in
-            if case .ready(let ready) = state, ObjectIdentifier(ready.channel) == channelID {
-                state = .idle(failures: failures)
+            if case .closed = state { return }
+            state = .backingOff(
+                until: .now() + configuration.backoff.delay(afterFailures: failures), failures: failures, error: error)
+        }
+    }
+
+    /// Stops handing out `channelID` for new calls (it went away or closed).
+    /// A GoAway for load (RESOURCE_EXHAUSTED) backs off before reconnecting,
+    /// so a full server is not hammered with connections.
+    private func retire(channelID: ObjectIdentifier, goAway: RPCError?) {
+        state.withLockedValue { state in
+            guard case .ready(let ready) = state, ObjectIdentifier(ready.channel) == channelID else { return }
+            if let goAway, goAway.code == .resourceExhausted {
+                state = .backingOff(
+                    until: .now() + configuration.backoff.delay(afterFailures: 1), failures: 1, error: goAway)
+            } else {
+                state = .idle(failures: 0)
             }
         }
     }

@@ -25,7 +25,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// Set once the connection is going or gone: new calls fail with it.
     private var closedError: RPCError?
     /// The server's GoAway: why calls unanswered at the close failed.
-    private var goAwayError: RPCError?
+    private(set) var goAwayError: RPCError?
     /// Calls cancelled before their start reached this loop (the caller's
     /// cancel and start race from different threads); bounded.
     private var cancelledEarly: Set<UInt64> = []

@@ -225,6 +225,31 @@ final class RPCServerTests: XCTestCase {
         server.close()
     }
 
+    func testAClientRefusedForLoadBacksOffInsteadOfReconnectingAtOnce() async throws {
+        let (server, port) = try await startServer { $0.maxConnections = 1 }
+        let holder = RPCClient(host: "127.0.0.1", port: port, configuration: .init(connections: 1))
+        _ = try await holder.call(Cx_Wire_V1_Echo.echo, echo("hold"))
+        let refused = RPCClient(
+            host: "127.0.0.1", port: port,
+            configuration: .init(connections: 1, backoff: .init(initial: .seconds(5), maximum: .seconds(5))))
+        // The first call may be refused for load (or find the connection gone).
+        do {
+            _ = try await refused.call(Cx_Wire_V1_Echo.echo, echo("first"))
+            XCTFail("a connection over the limit carried a call")
+        } catch let error as RPCError {
+            XCTAssertTrue([.resourceExhausted, .unavailable].contains(error.code), "\(error)")
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        // Within the backoff the next call fails at once, without a new connection.
+        let connectionsBefore = try await holder.call(Cx_Wire_V1_Health.check, .init()).connections
+        let second = await assertRPCError(.resourceExhausted) { try await refused.call(Cx_Wire_V1_Echo.echo, echo("second")) }
+        XCTAssertTrue(second?.message.contains("next attempt in") ?? false, "\(String(describing: second))")
+        XCTAssertEqual(connectionsBefore, 1)
+        await refused.close()
+        await holder.close()
+        server.close()
+    }
+
     func testCallsBeyondThePerConnectionLimitAreRefusedNotRun() async throws {
         let log = HandlerLog()
         let (server, port) = try await startServer({ $0.maxConcurrentCallsPerConnection = 4 }, log: log)
