@@ -118,6 +118,7 @@ final class ClientConnection: Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxMessageSize: limits.maxMessageSize)))
+                    try sync.addHandler(FlushCoalescer())
                     try sync.addHandler(FrameEncoder(compressionThreshold: limits.compressionThreshold))
                     try sync.addHandler(ClientConnectionHandler(peer: peer) { goAway in
                         // The server takes no new calls here: new calls go to a new

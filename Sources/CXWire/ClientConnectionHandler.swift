@@ -5,6 +5,9 @@ import NIOCore
 /// matches responses to them in whatever order they come, fails each at its
 /// deadline, and fails all of them if the connection ends.
 ///
+/// It flushes after every frame; ``FlushCoalescer`` makes that one
+/// flush per event-loop tick.
+///
 /// Calls enter through ``startCall(id:request:deadline:continuation:)`` on
 /// the channel's event loop, not through the pipeline: the caller's task is
 /// resumed straight from `channelRead`, with no promise or future between.
@@ -29,7 +32,6 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// Calls cancelled before their start reached this loop (the caller's
     /// cancel and start race from different threads); bounded.
     private var cancelledEarly: Set<UInt64> = []
-    private var flushScheduled = false
     private var deadlineTimer = DeadlineTimer()
 
     init(peer: String, onGoAway: @escaping @Sendable (RPCError) -> Void) {
@@ -64,7 +66,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         frame.callID = id
         frame.request = request
         context.write(wrapOutboundOut(frame), promise: nil)
-        scheduleFlush(context: context)
+        context.flush()
     }
 
     /// The caller gave up on call `id` (its task was cancelled). Event loop only.
@@ -81,20 +83,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         frame.callID = id
         frame.cancel = Cx_Wire_V1_Cancel()
         context.write(wrapOutboundOut(frame), promise: nil)
-        scheduleFlush(context: context)
-    }
-
-    /// Calls started in the same event-loop tick share one flush.
-    private func scheduleFlush(context: ChannelHandlerContext) {
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        context.eventLoop.assumeIsolated().execute {
-            // A strong capture on purpose: a weak reference would give the handler a
-            // side table, and every retain and release of it would take the slow path.
-            guard let context = self.context else { return }
-            self.flushScheduled = false
-            context.flush()
-        }
+        context.flush()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -117,7 +106,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             var pong = Cx_Wire_V1_Frame()
             pong.pong.data = ping.data
             context.write(wrapOutboundOut(pong), promise: nil)
-            scheduleFlush(context: context)
+            context.flush()
         case .pong:
             break
         case .request, .cancel, .none:
@@ -167,7 +156,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             frame.cancel = Cx_Wire_V1_Cancel()
             context.write(wrapOutboundOut(frame), promise: nil)
         }
-        if !expired.isEmpty { scheduleFlush(context: context) }
+        if !expired.isEmpty { context.flush() }
         if let next { armDeadlineTimer(for: next, context: context) }
     }
 }

@@ -11,6 +11,9 @@ struct ServerDrainEvent: Sendable {}
 /// enforces deadlines and the per-connection call limit, and closes the
 /// connection on a protocol violation, after idleness, or once drained.
 ///
+/// It flushes after every frame; ``FlushCoalescer`` makes that one
+/// flush per event-loop tick.
+///
 /// Lives on the channel's event loop; handler tasks come back to it with
 /// their results through `NIOLoopBound`.
 final class ServerConnectionHandler: ChannelInboundHandler {
@@ -40,7 +43,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var draining = false
     private var goAwaySent = false
     private var closing = false
-    private var flushScheduled = false
     private var deadlineTimer = DeadlineTimer()
     /// When a frame last arrived; with no calls in flight for the idle
     /// timeout after it, the connection is closed.
@@ -123,7 +125,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             var pong = Cx_Wire_V1_Frame()
             pong.pong.data = ping.data
             context.write(wrapOutboundOut(pong), promise: nil)
-            scheduleFlush(context: context)
+            context.flush()
         case .pong:
             break  // an answer to nothing we sent; harmless
         case .response, .goAway, .none:
@@ -358,20 +360,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         frame.response = response
         context.write(wrapOutboundOut(frame), promise: nil)
-        scheduleFlush(context: context)
-    }
-
-    /// Answers finished in the same event-loop tick share one flush (one syscall).
-    private func scheduleFlush(context: ChannelHandlerContext) {
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        context.eventLoop.assumeIsolated().execute {
-            // A strong capture on purpose: a weak reference would give the handler a
-            // side table, and every retain and release of it would take the slow path.
-            guard let context = self.context else { return }
-            self.flushScheduled = false
-            context.flush()
-        }
+        context.flush()
     }
 
     private func protocolViolation(_ error: FrameError, context: ChannelHandlerContext) {
