@@ -65,6 +65,18 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json
 }
 
+/// `-o/--output` with `--json` as its shorthand, for commands whose
+/// `--json` is not taken by a request body.
+struct OutputOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "table or json.")
+    var output: OutputFormat = .table
+
+    @Flag(name: .long, help: "Same as --output json.")
+    var json = false
+
+    var format: OutputFormat { json ? .json : output }
+}
+
 /// Reports a failed call on standard error (and as JSON on standard output
 /// for `--output json`) and exits 1.
 func failCall(_ error: any Error, target: Target, what: String, output: OutputFormat) throws -> Never {

@@ -15,15 +15,11 @@ struct DescribeCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(name: .shortAndLong, help: "table or json.")
-    var output: OutputFormat = .table
-
-    @Flag(name: .long, help: "Same as --output json.")
-    var json = false
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
         let target = try connection.target(service)
-        let format: OutputFormat = json ? .json : output
+        let format = output.format
         let client = try connection.client(for: target)
         let response: Cx_Wire_V1_ListMethodsResponse
         do {

@@ -17,11 +17,7 @@ struct HealthCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(name: .shortAndLong, help: "table or json.")
-    var output: OutputFormat = .table
-
-    @Flag(name: .long, help: "Same as --output json.")
-    var json = false
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
         if connection.addr != nil && service == "all" {
@@ -50,7 +46,7 @@ struct HealthCommand: AsyncParsableCommand {
             return rows.sorted { $0.0 < $1.0 }.map(\.1)
         }
 
-        if json || output == .json {
+        if output.format == .json {
             printJSON(results.map(\.jsonObject))
         } else {
             var table = Table("SERVICE", "ADDRESS", "STATUS", "VERSION", "UP", "CONNS", "IN-FLIGHT", "LATENCY", "DETAIL")
