@@ -30,7 +30,7 @@ enum BareEcho {
 
     /// Keeps `inFlight` frames outstanding; echoes come back in order, so a
     /// FIFO of send times gives each one's latency.
-    final class ClientHandler: ChannelInboundHandler {
+    final class ClientHandler: PipelinedClientHandler {
         typealias InboundIn = ByteBuffer
         typealias OutboundOut = ByteBuffer
 
@@ -103,33 +103,10 @@ enum BareEcho {
         buffer.writeRepeatingByte(0x61, count: payloadSize)
         let frame = buffer
 
-        var clients: [(any Channel, NIOLoopBound<ClientHandler>, EventLoopFuture<Void>)] = []
-        for _ in 0..<concurrency.connections {
-            let eventLoop = group.next()
-            let done = eventLoop.makePromise(of: Void.self)
-            let handler = try await eventLoop.submit {
-                NIOLoopBound(ClientHandler(frame: frame, inFlight: concurrency.inFlight, window: window, done: done), eventLoop: eventLoop)
-            }.get()
-            let channel = try await ClientBootstrap(group: eventLoop)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(Decoder()))
-                        try channel.pipeline.syncOperations.addHandler(handler.value)
-                    }
-                }
-                .connect(host: "127.0.0.1", port: port).get()
-            clients.append((channel, handler, done.futureResult))
-        }
-        var total = LoadResult()
-        for (channel, handler, done) in clients {
-            try await done.get()
-            let result = try await channel.eventLoop.submit { handler.value.result }.get()
-            total.merge(result)
-            try await channel.close()
+        let total = try await PipelinedClients.run(port: port, connections: concurrency.connections, window: window) { done in
+            ClientHandler(frame: frame, inFlight: concurrency.inFlight, window: window, done: done)
         }
         try await server.close()
-        total.seconds = window.seconds
         return total
     }
 }

@@ -10,7 +10,7 @@ import SwiftProtobuf
 /// itself (no tasks, no continuations): what the server costs, apart from
 /// the async client API's own cost.
 enum CXWireServerOnly {
-    final class ClientHandler: ChannelInboundHandler {
+    final class ClientHandler: PipelinedClientHandler {
         typealias InboundIn = ByteBuffer
         typealias OutboundOut = ByteBuffer
 
@@ -81,35 +81,12 @@ enum CXWireServerOnly {
             router: RPCRouter(), logger: logger)
         try await server.start()
         let port = server.localAddress!.port!
-        let group = MultiThreadedEventLoopGroup.singleton
         let payload = Data(repeating: 0x61, count: payloadSize)
-        var clients: [(any Channel, NIOLoopBound<ClientHandler>, EventLoopFuture<Void>)] = []
-        for _ in 0..<concurrency.connections {
-            let eventLoop = group.next()
-            let done = eventLoop.makePromise(of: Void.self)
-            let handler = try await eventLoop.submit {
-                NIOLoopBound(ClientHandler(payload: payload, inFlight: concurrency.inFlight, window: window, done: done), eventLoop: eventLoop)
-            }.get()
-            let channel = try await ClientBootstrap(group: eventLoop)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(BareEcho.Decoder()))
-                        try channel.pipeline.syncOperations.addHandler(handler.value)
-                    }
-                }
-                .connect(host: "127.0.0.1", port: port).get()
-            clients.append((channel, handler, done.futureResult))
-        }
-        var total = LoadResult()
-        for (channel, handler, done) in clients {
-            try await done.get()
-            total.merge(try await channel.eventLoop.submit { handler.value.result }.get())
-            try await channel.close()
+        let total = try await PipelinedClients.run(port: port, connections: concurrency.connections, window: window) { done in
+            ClientHandler(payload: payload, inFlight: concurrency.inFlight, window: window, done: done)
         }
         server.close()
         try await server.waitUntilClosed()
-        total.seconds = window.seconds
         return total
     }
 }
