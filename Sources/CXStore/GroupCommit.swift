@@ -1,117 +1,155 @@
+import Foundation
 import GRDB
 import Synchronization
 
 /// Runs concurrent callers' writes in shared transactions, so that durable
 /// commits (one fsync each) do not limit throughput to one write per fsync.
 ///
-/// There is no background task: the first caller to find no batch running
-/// leads. It takes up to ``StoreOptions/maxBatchSize`` waiting operations,
-/// runs them in one transaction, commits, and hands each caller its own
-/// result; then it passes the lead to the oldest operation still waiting,
-/// whose caller runs the next batch. When an operation throws, the batch
-/// is rolled back and run again with a savepoint per operation, so only the
-/// throwing operations are undone and only their callers fail; if the
-/// commit itself fails, every operation of the batch fails with it.
+/// Callers queue their operations and wait. While any are queued, one drain
+/// loop runs on the database's writer (GRDB's serial writer queue, never a
+/// caller's or an event loop's thread): it takes up to
+/// ``StoreOptions/maxBatchSize`` waiting operations, runs them in one
+/// transaction, commits, hands each caller its own result, and goes on to
+/// the next batch; it ends when nothing waits. After a few batches it
+/// queues itself again behind the writer's other work (``Store/writeAlone``,
+/// backups), so that work is never starved by a steady stream of writes.
+///
+/// Before each batch the loop waits, for at most ``StoreOptions/maxBatchWait``,
+/// until as many operations are queued as there are callers inside
+/// ``write(_:)``, or as the last batch carried: without that, n concurrent
+/// writers settle into two alternating batches of n/2 (one commits while the
+/// other gathers), and each fsync carries half the rows it could. The callers
+/// it waits for are mostly those whose operations just committed, on their
+/// way out and back in, so the wait lasts about as long as waking them. A lone
+/// writer never waits; when concurrency drops, one batch waits the whole
+/// `maxBatchWait` and the next expects fewer.
+///
+/// When an operation throws, the batch is rolled back and run again with a
+/// savepoint per operation, so only the throwing operations are undone and
+/// only their callers fail; if the commit itself fails, every operation of
+/// the batch fails with it.
 final class GroupCommit: Sendable {
     /// One caller's operation and where its outcome goes.
-    final class Ticket: Sendable {
-        enum Event: Sendable {
-            case done(Result<any Sendable, any Error>)
-            case lead
-        }
-
+    private struct Ticket: @unchecked Sendable {
         let operation: @Sendable (Database) throws -> any Sendable
-        private let state = Mutex<(events: [Event], waiter: CheckedContinuation<Event, Never>?)>(([], nil))
-
-        init(_ operation: @escaping @Sendable (Database) throws -> any Sendable) {
-            self.operation = operation
-        }
-
-        func post(_ event: Event) {
-            let waiter = state.withLock { state -> CheckedContinuation<Event, Never>? in
-                if let waiter = state.waiter {
-                    state.waiter = nil
-                    return waiter
-                }
-                state.events.append(event)
-                return nil
-            }
-            waiter?.resume(returning: event)
-        }
-
-        func next() async -> Event {
-            await withCheckedContinuation { continuation in
-                let ready = state.withLock { state -> Event? in
-                    if !state.events.isEmpty { return state.events.removeFirst() }
-                    state.waiter = continuation
-                    return nil
-                }
-                if let ready { continuation.resume(returning: ready) }
-            }
-        }
+        let continuation: UnsafeContinuation<Result<any Sendable, any Error>, Never>
     }
 
+    /// Guarded by `condition`.
     private struct State {
         var waiting: [Ticket] = []
-        var leading = false
+        /// Whether a drain loop is running or queued on the writer.
+        var draining = false
+        /// Whether the drain loop is blocked in `condition.wait`.
+        var gathering = false
+        /// Callers inside `write`: queued, in the running batch, or holding
+        /// their outcome but not yet returned.
+        var active = 0
+        /// The size of the last batch: the writers expected back. A caller
+        /// between leaving `write` and calling it again is not active, so
+        /// `active` alone would start a batch one short of them.
+        var lastBatchSize = 0
     }
 
     private let writer: DatabasePool
     private let maxBatchSize: Int
-    private let state = Mutex(State())
+    private let maxBatchWait: Duration
+    /// Batches one drain loop runs before queueing itself again.
+    private static let batchesPerTurn = 16
+    private let condition = NSCondition()
+    private nonisolated(unsafe) var state = State()
     private let counters = Mutex((transactions: 0, operations: 0))
 
     /// Transactions committed and operations they carried, since opening.
     var statistics: (transactions: Int, operations: Int) { counters.withLock { $0 } }
 
-    init(writer: DatabasePool, maxBatchSize: Int) {
+    init(writer: DatabasePool, maxBatchSize: Int, maxBatchWait: Duration) {
         self.writer = writer
         self.maxBatchSize = maxBatchSize
+        self.maxBatchWait = maxBatchWait
     }
 
     /// Runs `operation` in a shared transaction; returns once that
     /// transaction has committed (or throws what `operation` or the commit threw).
     func write<T: Sendable>(_ operation: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let ticket = Ticket { try operation($0) }
-        var lead = state.withLock { state in
-            state.waiting.append(ticket)
-            if state.leading { return false }
-            state.leading = true
-            return true
+        // Not cancellable on purpose: once queued, the operation may already
+        // be in a running transaction, and its caller must learn whether it
+        // committed.
+        let result = await withUnsafeContinuation { continuation in
+            enqueue(Ticket(operation: { try operation($0) }, continuation: continuation))
         }
-        while true {
-            if lead {
-                await runBatch()
-                lead = false
-            }
-            switch await ticket.next() {
-            case .done(let result):
-                return try result.get() as! T
-            case .lead:
-                lead = true
-            }
-        }
+        leave()
+        return try result.get() as! T
     }
 
-    private func runBatch() async {
-        let batch = state.withLock { state in
-            let batch = Array(state.waiting.prefix(maxBatchSize))
-            state.waiting.removeFirst(batch.count)
-            return batch
-        }
+    private func enqueue(_ ticket: Ticket) {
+        condition.lock()
+        state.waiting.append(ticket)
+        state.active += 1
+        let startDrain = !state.draining
+        state.draining = true
+        if state.gathering { condition.signal() }
+        condition.unlock()
+        if startDrain { scheduleDrain() }
+    }
+
+    private func leave() {
+        condition.lock()
+        state.active -= 1
+        if state.gathering { condition.signal() }
+        condition.unlock()
+    }
+
+    private func scheduleDrain() {
         // GRDB's callback write, not its async one: the async one gives up on
-        // a cancelled task's write, and the leader's cancellation must not
-        // fail the other callers' operations in its batch.
-        let outcomes = await withCheckedContinuation { (continuation: CheckedContinuation<[Result<any Sendable, any Error>], Never>) in
-            writer.asyncWriteWithoutTransaction { db in
-                do {
-                    continuation.resume(returning: try Self.execute(batch, in: db))
-                } catch {
-                    continuation.resume(returning: Array(repeating: .failure(error), count: batch.count))
-                }
+        // a cancelled task's write, and no caller's cancellation may fail the
+        // other callers' operations.
+        writer.asyncWriteWithoutTransaction { db in self.drain(db) }
+    }
+
+    /// Runs batches until nothing waits, or for one turn.
+    private func drain(_ db: Database) {
+        for _ in 0..<Self.batchesPerTurn {
+            let batch = nextBatch()
+            if batch.isEmpty { return }
+            let outcomes: [Result<any Sendable, any Error>]
+            do {
+                outcomes = try Self.execute(batch, in: db)
+            } catch {
+                outcomes = Array(repeating: .failure(error), count: batch.count)
             }
+            counters.withLock {
+                $0.transactions += 1
+                $0.operations += batch.count
+            }
+            for (ticket, outcome) in zip(batch, outcomes) { ticket.continuation.resume(returning: outcome) }
         }
-        handOut(batch, outcomes)
+        scheduleDrain()
+    }
+
+    /// Waits until every active caller's operation is queued, the batch is
+    /// full, or `maxBatchWait` has passed; then takes the batch. Returns an
+    /// empty batch, and ends the drain, when nothing is queued.
+    private func nextBatch() -> [Ticket] {
+        condition.lock()
+        defer { condition.unlock() }
+        if state.waiting.isEmpty {
+            state.draining = false
+            return []
+        }
+        if maxBatchWait > .zero {
+            let (seconds, attoseconds) = maxBatchWait.components
+            let deadline = Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18)
+            state.gathering = true
+            while state.waiting.count < min(maxBatchSize, max(state.active, state.lastBatchSize)),
+                condition.wait(until: deadline)
+            {}
+            state.gathering = false
+        }
+        let batch = Array(state.waiting.prefix(maxBatchSize))
+        state.waiting.removeFirst(batch.count)
+        state.lastBatchSize = batch.count
+        return batch
     }
 
     /// Runs a batch in one transaction and commits. The fast path uses no
@@ -159,22 +197,5 @@ final class GroupCommit: Sendable {
             return .commit
         }
         return outcomes
-    }
-
-    /// Passes the lead to the oldest waiting operation (before waking anyone,
-    /// so a batch is always running while operations wait), then gives each
-    /// caller of `batch` its outcome.
-    private func handOut(_ batch: [Ticket], _ outcomes: [Result<any Sendable, any Error>]) {
-        counters.withLock {
-            $0.transactions += 1
-            $0.operations += batch.count
-        }
-        let next = state.withLock { state -> Ticket? in
-            if let first = state.waiting.first { return first }
-            state.leading = false
-            return nil
-        }
-        next?.post(.lead)
-        for (ticket, outcome) in zip(batch, outcomes) { ticket.post(.done(outcome)) }
     }
 }

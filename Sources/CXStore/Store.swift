@@ -16,6 +16,12 @@ public struct StoreOptions: Sendable {
     public var busyTimeout: TimeInterval
     /// Most operations one group-commit transaction takes. Default 512.
     public var maxBatchSize: Int
+    /// Longest a group-commit leader waits for callers whose previous write
+    /// just committed to hand in their next one, so that concurrent writers
+    /// share one transaction instead of splitting into two alternating
+    /// halves. It waits only while such callers exist; a lone writer never
+    /// waits. Default 1 ms; zero turns the wait off.
+    public var maxBatchWait: Duration
     /// Reader connections. Default 4.
     public var maxReaders: Int
     /// How long a stored idempotent answer is kept: a client retrying later
@@ -24,8 +30,9 @@ public struct StoreOptions: Sendable {
 
     public init(
         durability: Durability = .full, busyTimeout: TimeInterval = 5, maxBatchSize: Int = 512, maxReaders: Int = 4,
-        idempotencyRetention: TimeInterval = 7 * 86_400
+        idempotencyRetention: TimeInterval = 7 * 86_400, maxBatchWait: Duration = .milliseconds(1)
     ) {
+        self.maxBatchWait = maxBatchWait
         self.durability = durability
         self.busyTimeout = busyTimeout
         self.maxBatchSize = maxBatchSize
@@ -74,7 +81,8 @@ public final class Store: Sendable {
         }
         try Self.storeMigrator.migrate(pool)
         try migrator.migrate(pool)
-        groupCommit = GroupCommit(writer: pool, maxBatchSize: max(1, options.maxBatchSize))
+        groupCommit = GroupCommit(
+            writer: pool, maxBatchSize: max(1, options.maxBatchSize), maxBatchWait: max(.zero, options.maxBatchWait))
     }
 
     /// The store's own tables, migrated before the service's.
