@@ -4,6 +4,7 @@ import CXStore
 import Foundation
 import GRDB
 import GRDBSQLite
+import Synchronization
 
 struct StoreBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,7 +12,8 @@ struct StoreBenchmark: AsyncParsableCommand {
         abstract: "Durable writes/s: CXStore's group commit vs one transaction per write vs raw SQLite batches.",
         discussion: """
             All three write the same rows (an id, a number, a ~60-byte body) to a fresh WAL database \
-            with synchronous=FULL in a temporary directory, in the same run: \
+            with synchronous=FULL in a temporary directory, in the same run, with the same keys \
+            (see --keys): \
             64 concurrent writers through Store.write (group commit); 64 concurrent writers through \
             Store.writeAlone (a transaction each); and the SQLite C API inserting 100 rows per \
             transaction from one thread.
@@ -22,6 +24,18 @@ struct StoreBenchmark: AsyncParsableCommand {
 
     @Option(help: "Concurrent writers for the CXStore runs.")
     var writers: Int = 64
+
+    enum Keys: String, ExpressibleByArgument, CaseIterable {
+        /// Each row's key is the next number of one counter, so every
+        /// transaction appends at the right edge of the primary-key index.
+        case sequential
+        /// Each row's key is a hash of that number, so a transaction of n
+        /// rows dirties up to n index pages (customer ids generated as UUIDs).
+        case random
+    }
+
+    @Option(help: "Primary keys of the rows written: sequential (appended) or random (spread over the index), the same for all three runs.")
+    var keys: Keys = .sequential
 
     @Option(help: "Directory for the databases (default: a new temporary directory).")
     var directory: String?
@@ -47,7 +61,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         message.text = "customer 12345 bought 3 items for 129000 IRR at store تهران"
         let body = try RecordBody(message)
 
-        print("CXStore durable writes, synchronous=FULL, WAL, \(duration)s per run, \(ProcessInfo.processInfo.activeProcessorCount) cores, \(root.path)")
+        print("CXStore durable writes, synchronous=FULL, WAL, \(keys) keys, \(duration)s per run, \(ProcessInfo.processInfo.activeProcessorCount) cores, \(root.path)")
         let raw = try rawSQLite(path: root.appendingPathComponent("raw.sqlite").path, body: body.stored)
         report("raw SQLite, 100 rows/transaction", raw, reference: raw)
         let grouped = try await throughStore(root: root, name: "grouped", body: body, alone: false)
@@ -65,12 +79,14 @@ struct StoreBenchmark: AsyncParsableCommand {
         let store = try Store(directory: root, name: name, migrator: Self.migrator)
         let end = Date().addingTimeInterval(duration)
         let started = Date()
+        let sequence = KeyCounter()
+        let keys = self.keys
         let total = try await withThrowingTaskGroup(of: Int.self) { group in
             for writer in 0..<writers {
                 group.addTask {
                     var count = 0
                     while Date() < end {
-                        let id = "\(writer)-\(count)"
+                        let id = Self.key(sequence.next(), keys)
                         let insert: @Sendable (Database) throws -> Void = { db in
                             // A prepared statement, as the raw run uses.
                             try db.cachedStatement(sql: "INSERT INTO row (id, writer, body) VALUES (?, ?, ?)")
@@ -91,6 +107,21 @@ struct StoreBenchmark: AsyncParsableCommand {
         }
         try store.close()
         return Double(total) / elapsed
+    }
+
+    /// The n-th row's key: zero-padded so that text order is number order,
+    /// or, for random keys, a 64-bit mix of n (splitmix64's finaliser).
+    static func key(_ n: Int, _ keys: Keys) -> String {
+        switch keys {
+        case .sequential:
+            let digits = String(n)
+            return String(repeating: "0", count: max(0, 12 - digits.count)) + digits
+        case .random:
+            var z = UInt64(n) &+ 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return String(z ^ (z >> 31), radix: 16)
+        }
     }
 
     private func rawSQLite(path: String, body: Data) throws -> Double {
@@ -117,7 +148,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         while Date() < end {
             try exec("BEGIN")
             for _ in 0..<100 {
-                let id = "raw-\(count)"
+                let id = Self.key(count, keys)
                 sqlite3_bind_text(statement, 1, id, -1, transient)
                 sqlite3_bind_int64(statement, 2, 0)
                 _ = body.withUnsafeBytes { sqlite3_bind_blob(statement, 3, $0.baseAddress, Int32($0.count), transient) }
@@ -131,4 +162,10 @@ struct StoreBenchmark: AsyncParsableCommand {
         }
         return Double(count) / Date().timeIntervalSince(started)
     }
+}
+
+/// Hands out row numbers to the concurrent writers of one run.
+final class KeyCounter: Sendable {
+    private let value = Atomic<Int>(0)
+    func next() -> Int { value.wrappingAdd(1, ordering: .relaxed).oldValue }
 }
