@@ -5,13 +5,168 @@
 public enum CXMethods {
     /// Every method of every service in proto-spec, sorted by full name.
     public static let all: [AnyMethodDescriptor] = [
+        AnyMethodDescriptor(Cx_Profiles_V1_Customers.createCustomer),
+        AnyMethodDescriptor(Cx_Profiles_V1_Customers.deleteCustomer),
+        AnyMethodDescriptor(Cx_Profiles_V1_Customers.getCustomer),
+        AnyMethodDescriptor(Cx_Profiles_V1_Customers.importCustomers),
+        AnyMethodDescriptor(Cx_Profiles_V1_Customers.listCustomers),
+        AnyMethodDescriptor(Cx_Profiles_V1_Customers.searchCustomers),
+        AnyMethodDescriptor(Cx_Profiles_V1_Customers.updateCustomer),
+        AnyMethodDescriptor(Cx_Profiles_V1_Customers.updateTraits),
+        AnyMethodDescriptor(Cx_Profiles_V1_Personas.definePersona),
+        AnyMethodDescriptor(Cx_Profiles_V1_Personas.deletePersona),
+        AnyMethodDescriptor(Cx_Profiles_V1_Personas.listPersonas),
+        AnyMethodDescriptor(Cx_Profiles_V1_Personas.matchPersona),
+        AnyMethodDescriptor(Cx_Profiles_V1_Personas.personaDistribution),
+        AnyMethodDescriptor(Cx_Profiles_V1_Personas.updatePersona),
+        AnyMethodDescriptor(Cx_Profiles_V1_Segments.countSegment),
+        AnyMethodDescriptor(Cx_Profiles_V1_Segments.customerSegments),
+        AnyMethodDescriptor(Cx_Profiles_V1_Segments.defineSegment),
+        AnyMethodDescriptor(Cx_Profiles_V1_Segments.deleteSegment),
+        AnyMethodDescriptor(Cx_Profiles_V1_Segments.getSegment),
+        AnyMethodDescriptor(Cx_Profiles_V1_Segments.listSegments),
+        AnyMethodDescriptor(Cx_Profiles_V1_Segments.segmentMembers),
+        AnyMethodDescriptor(Cx_Profiles_V1_Segments.updateSegment),
+        AnyMethodDescriptor(Cx_Profiles_V1_Segments.validateRule),
+        AnyMethodDescriptor(Cx_Profiles_V1_Value.customerValue),
+        AnyMethodDescriptor(Cx_Profiles_V1_Value.paretoReport),
+        AnyMethodDescriptor(Cx_Profiles_V1_Value.topCustomers),
+        AnyMethodDescriptor(Cx_Profiles_V1_Value.valueMovers),
         AnyMethodDescriptor(Cx_Wire_V1_Echo.echo),
         AnyMethodDescriptor(Cx_Wire_V1_Health.check),
         AnyMethodDescriptor(Cx_Wire_V1_Reflection.listMethods),
     ]
 
     /// FNV-1a 64 over the .proto files this was generated from.
-    public static let protoSpecFingerprint: UInt64 = 0x39e7c59991d4d929
+    public static let protoSpecFingerprint: UInt64 = 0x520b9ea1c14ab484
+}
+
+/// The methods of `cx.profiles.v1.Customers`.
+public enum Cx_Profiles_V1_Customers {
+    public static let serviceName = "cx.profiles.v1.Customers"
+
+    /// `/cx.profiles.v1.Customers/CreateCustomer`
+    public static let createCustomer = MethodDescriptor<Cx_Profiles_V1_CreateCustomerRequest, Cx_Profiles_V1_CreateCustomerResponse>(
+        service: serviceName, method: "CreateCustomer")
+
+    /// `/cx.profiles.v1.Customers/GetCustomer`
+    public static let getCustomer = MethodDescriptor<Cx_Profiles_V1_GetCustomerRequest, Cx_Profiles_V1_GetCustomerResponse>(
+        service: serviceName, method: "GetCustomer")
+
+    /// `/cx.profiles.v1.Customers/UpdateCustomer`
+    public static let updateCustomer = MethodDescriptor<Cx_Profiles_V1_UpdateCustomerRequest, Cx_Profiles_V1_UpdateCustomerResponse>(
+        service: serviceName, method: "UpdateCustomer")
+
+    /// `/cx.profiles.v1.Customers/DeleteCustomer`
+    public static let deleteCustomer = MethodDescriptor<Cx_Profiles_V1_DeleteCustomerRequest, Cx_Profiles_V1_DeleteCustomerResponse>(
+        service: serviceName, method: "DeleteCustomer")
+
+    /// `/cx.profiles.v1.Customers/ListCustomers`
+    public static let listCustomers = MethodDescriptor<Cx_Profiles_V1_ListCustomersRequest, Cx_Profiles_V1_ListCustomersResponse>(
+        service: serviceName, method: "ListCustomers")
+
+    /// `/cx.profiles.v1.Customers/SearchCustomers`
+    public static let searchCustomers = MethodDescriptor<Cx_Profiles_V1_SearchCustomersRequest, Cx_Profiles_V1_SearchCustomersResponse>(
+        service: serviceName, method: "SearchCustomers")
+
+    /// `/cx.profiles.v1.Customers/ImportCustomers`
+    public static let importCustomers = MethodDescriptor<Cx_Profiles_V1_ImportCustomersRequest, Cx_Profiles_V1_ImportCustomersResponse>(
+        service: serviceName, method: "ImportCustomers")
+
+    /// `/cx.profiles.v1.Customers/UpdateTraits`
+    public static let updateTraits = MethodDescriptor<Cx_Profiles_V1_UpdateTraitsRequest, Cx_Profiles_V1_UpdateTraitsResponse>(
+        service: serviceName, method: "UpdateTraits")
+}
+
+/// The methods of `cx.profiles.v1.Personas`.
+public enum Cx_Profiles_V1_Personas {
+    public static let serviceName = "cx.profiles.v1.Personas"
+
+    /// `/cx.profiles.v1.Personas/DefinePersona`
+    public static let definePersona = MethodDescriptor<Cx_Profiles_V1_DefinePersonaRequest, Cx_Profiles_V1_DefinePersonaResponse>(
+        service: serviceName, method: "DefinePersona")
+
+    /// `/cx.profiles.v1.Personas/ListPersonas`
+    public static let listPersonas = MethodDescriptor<Cx_Profiles_V1_ListPersonasRequest, Cx_Profiles_V1_ListPersonasResponse>(
+        service: serviceName, method: "ListPersonas")
+
+    /// `/cx.profiles.v1.Personas/UpdatePersona`
+    public static let updatePersona = MethodDescriptor<Cx_Profiles_V1_UpdatePersonaRequest, Cx_Profiles_V1_UpdatePersonaResponse>(
+        service: serviceName, method: "UpdatePersona")
+
+    /// `/cx.profiles.v1.Personas/DeletePersona`
+    public static let deletePersona = MethodDescriptor<Cx_Profiles_V1_DeletePersonaRequest, Cx_Profiles_V1_DeletePersonaResponse>(
+        service: serviceName, method: "DeletePersona")
+
+    /// `/cx.profiles.v1.Personas/MatchPersona`
+    public static let matchPersona = MethodDescriptor<Cx_Profiles_V1_MatchPersonaRequest, Cx_Profiles_V1_MatchPersonaResponse>(
+        service: serviceName, method: "MatchPersona")
+
+    /// `/cx.profiles.v1.Personas/PersonaDistribution`
+    public static let personaDistribution = MethodDescriptor<Cx_Profiles_V1_PersonaDistributionRequest, Cx_Profiles_V1_PersonaDistributionResponse>(
+        service: serviceName, method: "PersonaDistribution")
+}
+
+/// The methods of `cx.profiles.v1.Segments`.
+public enum Cx_Profiles_V1_Segments {
+    public static let serviceName = "cx.profiles.v1.Segments"
+
+    /// `/cx.profiles.v1.Segments/DefineSegment`
+    public static let defineSegment = MethodDescriptor<Cx_Profiles_V1_DefineSegmentRequest, Cx_Profiles_V1_DefineSegmentResponse>(
+        service: serviceName, method: "DefineSegment")
+
+    /// `/cx.profiles.v1.Segments/ListSegments`
+    public static let listSegments = MethodDescriptor<Cx_Profiles_V1_ListSegmentsRequest, Cx_Profiles_V1_ListSegmentsResponse>(
+        service: serviceName, method: "ListSegments")
+
+    /// `/cx.profiles.v1.Segments/GetSegment`
+    public static let getSegment = MethodDescriptor<Cx_Profiles_V1_GetSegmentRequest, Cx_Profiles_V1_GetSegmentResponse>(
+        service: serviceName, method: "GetSegment")
+
+    /// `/cx.profiles.v1.Segments/UpdateSegment`
+    public static let updateSegment = MethodDescriptor<Cx_Profiles_V1_UpdateSegmentRequest, Cx_Profiles_V1_UpdateSegmentResponse>(
+        service: serviceName, method: "UpdateSegment")
+
+    /// `/cx.profiles.v1.Segments/DeleteSegment`
+    public static let deleteSegment = MethodDescriptor<Cx_Profiles_V1_DeleteSegmentRequest, Cx_Profiles_V1_DeleteSegmentResponse>(
+        service: serviceName, method: "DeleteSegment")
+
+    /// `/cx.profiles.v1.Segments/CountSegment`
+    public static let countSegment = MethodDescriptor<Cx_Profiles_V1_CountSegmentRequest, Cx_Profiles_V1_CountSegmentResponse>(
+        service: serviceName, method: "CountSegment")
+
+    /// `/cx.profiles.v1.Segments/SegmentMembers`
+    public static let segmentMembers = MethodDescriptor<Cx_Profiles_V1_SegmentMembersRequest, Cx_Profiles_V1_SegmentMembersResponse>(
+        service: serviceName, method: "SegmentMembers")
+
+    /// `/cx.profiles.v1.Segments/CustomerSegments`
+    public static let customerSegments = MethodDescriptor<Cx_Profiles_V1_CustomerSegmentsRequest, Cx_Profiles_V1_CustomerSegmentsResponse>(
+        service: serviceName, method: "CustomerSegments")
+
+    /// `/cx.profiles.v1.Segments/ValidateRule`
+    public static let validateRule = MethodDescriptor<Cx_Profiles_V1_ValidateRuleRequest, Cx_Profiles_V1_ValidateRuleResponse>(
+        service: serviceName, method: "ValidateRule")
+}
+
+/// The methods of `cx.profiles.v1.Value`.
+public enum Cx_Profiles_V1_Value {
+    public static let serviceName = "cx.profiles.v1.Value"
+
+    /// `/cx.profiles.v1.Value/CustomerValue`
+    public static let customerValue = MethodDescriptor<Cx_Profiles_V1_CustomerValueRequest, Cx_Profiles_V1_CustomerValueResponse>(
+        service: serviceName, method: "CustomerValue")
+
+    /// `/cx.profiles.v1.Value/ParetoReport`
+    public static let paretoReport = MethodDescriptor<Cx_Profiles_V1_ParetoReportRequest, Cx_Profiles_V1_ParetoReportResponse>(
+        service: serviceName, method: "ParetoReport")
+
+    /// `/cx.profiles.v1.Value/TopCustomers`
+    public static let topCustomers = MethodDescriptor<Cx_Profiles_V1_TopCustomersRequest, Cx_Profiles_V1_TopCustomersResponse>(
+        service: serviceName, method: "TopCustomers")
+
+    /// `/cx.profiles.v1.Value/ValueMovers`
+    public static let valueMovers = MethodDescriptor<Cx_Profiles_V1_ValueMoversRequest, Cx_Profiles_V1_ValueMoversResponse>(
+        service: serviceName, method: "ValueMovers")
 }
 
 /// The methods of `cx.wire.v1.Echo`.
