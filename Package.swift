@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "CXWire", targets: ["CXWire"]),
         .library(name: "CXStore", targets: ["CXStore"]),
         .library(name: "CXService", targets: ["CXService"]),
+        .library(name: "CXProfiles", targets: ["CXProfiles"]),
         .executable(name: "cxctl", targets: ["cxctl"]),
         .executable(name: "cx-profiles", targets: ["cx-profiles"]),
         .executable(name: "cx-loyalty", targets: ["cx-loyalty"]),
@@ -77,6 +78,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The profiles service: customers, personas, segments, value.
+        .target(
+            name: "CXProfiles",
+            dependencies: [
+                "CXModel",
+                "CXWire",
+                "CXStore",
+                "CXService",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "cxctl",
             dependencies: [
@@ -86,7 +101,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .executableTarget(name: "cx-profiles", dependencies: ["CXService"], swiftSettings: strict),
+        .executableTarget(name: "cx-profiles", dependencies: ["CXService", "CXProfiles"], swiftSettings: strict),
         .executableTarget(name: "cx-loyalty", dependencies: ["CXService"], swiftSettings: strict),
         .executableTarget(name: "cx-journey", dependencies: ["CXService"], swiftSettings: strict),
         .executableTarget(name: "cx-feedback", dependencies: ["CXService"], swiftSettings: strict),
@@ -104,6 +119,11 @@ let package = Package(
         .testTarget(
             name: "CXServiceTests",
             dependencies: ["CXService", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CXProfilesTests",
+            dependencies: ["CXProfiles", "CXWire", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(

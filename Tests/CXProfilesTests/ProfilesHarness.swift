@@ -1,0 +1,111 @@
+import CXModel
+import CXWire
+import Foundation
+import Logging
+import Synchronization
+import XCTest
+
+@testable import CXProfiles
+
+/// A time tests move by hand.
+final class ManualClock: Sendable {
+    private let current: Mutex<Date>
+    init(_ start: Date = Date(timeIntervalSince1970: 1_790_000_000)) { current = Mutex(start) }
+    var now: Date { current.withLock { $0 } }
+    func advance(days: Double) { current.withLock { $0 += days * 86_400 } }
+}
+
+/// A real profiles server on 127.0.0.1 (port 0) over a real SQLite file in
+/// a temporary directory, and a client connected to it.
+struct ProfilesHarness {
+    let directory: URL
+    let clock: ManualClock
+    let service: ProfilesService
+    let server: RPCServer
+    let client: RPCClient
+
+    static func start() async throws -> ProfilesHarness {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cx-profiles-test-\(UUID().uuidString)")
+        let clock = ManualClock()
+        let service = try await ProfilesService.open(directory: directory, clock: { clock.now })
+        var router = RPCRouter()
+        service.register(into: &router)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let server = RPCServer(configuration: .init(name: "profiles"), router: router, logger: logger)
+        try await server.start()
+        let client = RPCClient(host: "127.0.0.1", port: server.localAddress!.port!)
+        return ProfilesHarness(directory: directory, clock: clock, service: service, server: server, client: client)
+    }
+
+    func stop() async {
+        await client.close()
+        server.close()
+        try? service.store.close()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func create(_ configure: (inout Cx_Profiles_V1_Customer) -> Void) async throws -> Cx_Profiles_V1_Customer {
+        var request = Cx_Profiles_V1_CreateCustomerRequest()
+        configure(&request.customer)
+        return try await client.call(Cx_Profiles_V1_Customers.createCustomer, request).customer
+    }
+
+    func get(_ id: String) async throws -> Cx_Profiles_V1_Customer {
+        var request = Cx_Profiles_V1_GetCustomerRequest()
+        request.customerID = id
+        return try await client.call(Cx_Profiles_V1_Customers.getCustomer, request).customer
+    }
+
+    func update(_ id: String, mask: [String], _ configure: (inout Cx_Profiles_V1_Customer) -> Void) async throws -> Cx_Profiles_V1_Customer {
+        var request = Cx_Profiles_V1_UpdateCustomerRequest()
+        request.customerID = id
+        request.updateMask = mask
+        configure(&request.customer)
+        return try await client.call(Cx_Profiles_V1_Customers.updateCustomer, request).customer
+    }
+
+    func defineSegment(_ name: String, _ rule: String) async throws -> Cx_Profiles_V1_Segment {
+        var request = Cx_Profiles_V1_DefineSegmentRequest()
+        request.segment.name = name
+        request.segment.rule = rule
+        return try await client.call(Cx_Profiles_V1_Segments.defineSegment, request).segment
+    }
+
+    func count(_ segment: Cx_Profiles_V1_Segment) async throws -> Int64 {
+        var request = Cx_Profiles_V1_CountSegmentRequest()
+        request.segmentID = segment.id
+        return try await client.call(Cx_Profiles_V1_Segments.countSegment, request).count
+    }
+
+    func pushTraits(
+        _ id: String, event: String, occurredAt: Date, mask: [String], _ configure: (inout Cx_Profiles_V1_Traits) -> Void
+    ) async throws -> Cx_Profiles_V1_UpdateTraitsResponse {
+        var request = Cx_Profiles_V1_UpdateTraitsRequest()
+        request.customerID = id
+        request.eventID = event
+        request.source = "loyalty"
+        request.occurredAt = .init(date: occurredAt)
+        request.updateMask = mask
+        configure(&request.traits)
+        return try await client.call(Cx_Profiles_V1_Customers.updateTraits, request)
+    }
+}
+
+/// Asserts that `body` fails with `code` (and `field`, `reason` when given).
+func assertRPCError<T>(
+    _ code: RPCCode, field: String? = nil, reason: String? = nil, messageContains: String? = nil,
+    file: StaticString = #filePath, line: UInt = #line, _ body: () async throws -> T
+) async {
+    do {
+        _ = try await body()
+        XCTFail("expected \(code), but the call succeeded", file: file, line: line)
+    } catch let error as RPCError {
+        XCTAssertEqual(error.code, code, "\(error)", file: file, line: line)
+        if let field { XCTAssertEqual(error.fieldViolations.first?.field, field, "\(error)", file: file, line: line) }
+        if let reason { XCTAssertEqual(error.reason, reason, "\(error)", file: file, line: line) }
+        if let messageContains { XCTAssertTrue(error.message.contains(messageContains), "\(error.message)", file: file, line: line) }
+    } catch {
+        XCTFail("expected RPCError \(code), got \(error)", file: file, line: line)
+    }
+}
