@@ -66,6 +66,19 @@ enum ProfilesDatabase {
                 );
                 """)
         }
+        migrator.registerMigration("profiles v2 spend history") { db in
+            // Lifetime spend as each UpdateTraits reported it: spend within any
+            // window is the difference of two points, so trends need no
+            // purchase log in this service.
+            try db.execute(sql: """
+                CREATE TABLE spend_point (
+                    customer_id TEXT NOT NULL,
+                    at REAL NOT NULL,
+                    lifetime INTEGER NOT NULL,
+                    PRIMARY KEY (customer_id, at)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }()
 
@@ -105,7 +118,7 @@ enum ProfilesDatabase {
     /// Erases a customer's personal data for good, keeping a tombstone of the id.
     static func erase(_ db: Database, id: String, at: Date) throws {
         try db.execute(sql: "UPDATE customer SET erased_at = ?, body = NULL WHERE id = ?", arguments: [at.timeIntervalSince1970, id])
-        for table in ["customer_token", "trait_clock", "segment_member", "segment_flip"] {
+        for table in ["customer_token", "trait_clock", "segment_member", "segment_flip", "spend_point"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE customer_id = ?", arguments: [id])
         }
     }

@@ -10,6 +10,8 @@ import SwiftProtobuf
 /// that validates, then runs domain code inside one store write or read.
 public final class ProfilesService: Sendable {
     public let store: Store
+    /// The currency value reports use when a request names none.
+    public let reportingCurrency: String
     let clock: @Sendable () -> Date
     let segments = SegmentCatalog()
     let pages: PageTokenCodec
@@ -19,15 +21,17 @@ public final class ProfilesService: Sendable {
     /// Opens (creating when needed) `<directory>/profiles.sqlite`.
     /// - Parameter clock: the time every rule and timestamp uses (tests move it).
     public static func open(
-        directory: URL, options: StoreOptions = StoreOptions(), clock: @escaping @Sendable () -> Date = { Date() }
+        directory: URL, options: StoreOptions = StoreOptions(), reportingCurrency: String = "IRR",
+        clock: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> ProfilesService {
         let store = try Store(directory: directory, name: "profiles", migrator: ProfilesDatabase.migrator, options: options)
         let secret = try await store.writeAlone { db in try ProfilesDatabase.pageTokenSecret(db) }
-        return ProfilesService(store: store, secret: secret, clock: clock)
+        return ProfilesService(store: store, secret: secret, reportingCurrency: reportingCurrency, clock: clock)
     }
 
-    init(store: Store, secret: [UInt8], clock: @escaping @Sendable () -> Date) {
+    init(store: Store, secret: [UInt8], reportingCurrency: String, clock: @escaping @Sendable () -> Date) {
         self.store = store
+        self.reportingCurrency = reportingCurrency
         self.clock = clock
         self.pages = PageTokenCodec(secret: secret)
     }
@@ -43,6 +47,8 @@ public final class ProfilesService: Sendable {
         router.register(Cx_Profiles_V1_Customers.importCustomers) { try await self.importCustomers($0, $1) }
         router.register(Cx_Profiles_V1_Customers.updateTraits) { try await self.updateTraits($0, $1) }
         registerSegments(into: &router)
+        registerValue(into: &router)
+        registerPersonas(into: &router)
     }
 
     // MARK: helpers shared by the handlers

@@ -75,6 +75,10 @@ extension ProfilesService {
                     try clockWrite.execute(arguments: [id, path, occurred])
                     Self.setTrait(path, from: request.traits, to: &updated.traits)
                     applied.append(path)
+                    if path == "lifetime_spend" {
+                        try db.cachedStatement(sql: "INSERT OR REPLACE INTO spend_point (customer_id, at, lifetime) VALUES (?, ?, ?)")
+                            .execute(arguments: [id, occurred, request.traits.lifetimeSpend.minorUnits])
+                    }
                 }
                 guard !applied.isEmpty else {
                     response.outcome = .stale
