@@ -150,6 +150,7 @@ extension ProfilesService {
         customer.clearCreatedAt()
         customer.clearUpdatedAt()
         customer.attributes = customer.attributes.filter { !$0.value.isEmpty }
+        CustomerValidation.canonicalize(&customer, now: now)
         try CustomerValidation.validate(customer, prefix: prefix, now: now)
         guard !(customer.name.isEmpty && customer.email.isEmpty && customer.phone.isEmpty) else {
             throw .invalidArgument(field: "\(prefix).name", "one of name, email and phone must be set")
@@ -204,6 +205,7 @@ extension ProfilesService {
                     reason: "VERSION_MISMATCH")
             }
             var updated = CustomerMask.apply(request.updateMask, from: request.customer, to: current)
+            CustomerValidation.canonicalize(&updated, now: now)
             var response = Cx_Profiles_V1_UpdateCustomerResponse()
             guard updated != current else {
                 response.customer = current
@@ -372,7 +374,10 @@ extension ProfilesService {
                 } catch let error as RPCError {
                     var rowError = Cx_Profiles_V1_ImportRowError()
                     rowError.code = error.code.wireValue
-                    rowError.field = error.fieldViolations.first?.field ?? ""
+                    // The field within the row ("email"), as the contract says, not the request path.
+                    let field = error.fieldViolations.first?.field ?? ""
+                    let rowPrefix = "customers[\(index)]."
+                    rowError.field = field.hasPrefix(rowPrefix) ? String(field.dropFirst(rowPrefix.count)) : field
                     rowError.message = error.message
                     rowError.reason = error.reason
                     result.error = rowError

@@ -13,6 +13,8 @@ final class CustomerTests: XCTestCase {
             $0.name = "علی رضایی"
             $0.email = "ali@example.com"
             $0.phone = "+98 912 345 6789"
+            $0.country = "ir"
+            $0.marketingConsent = .with { $0.given = true; $0.method = "web-form" }
             $0.birthDate = .with { $0.year = 1990; $0.month = 4; $0.day = 21 }
             $0.attributes = ["goal": "save for a house"]
             $0.traits.tier = "gold"  // output only: ignored
@@ -22,6 +24,9 @@ final class CustomerTests: XCTestCase {
         XCTAssertEqual(created.version, 1)
         XCTAssertFalse(created.hasTraits)
         XCTAssertEqual(created.createdAt.date, h.clock.now)
+        XCTAssertEqual(created.phone, "+989123456789", "stored as digits")
+        XCTAssertEqual(created.country, "IR")
+        XCTAssertEqual(created.marketingConsent.at.date, h.clock.now, "consent without a time is dated when applied")
         let fetched = try await h.get(created.id)
         XCTAssertEqual(fetched, created)
     }
@@ -211,7 +216,7 @@ final class CustomerTests: XCTestCase {
         XCTAssertEqual(response.failed, 2)
         XCTAssertEqual(response.results.map(\.index), [0, 1, 2, 3])
         XCTAssertEqual(response.results[0].customerID, "a")
-        XCTAssertEqual(response.results[1].error.field, "customers[1].email")
+        XCTAssertEqual(response.results[1].error.field, "email")
         XCTAssertEqual(response.results[1].error.code, .invalidArgument)
         XCTAssertEqual(response.results[2].error.reason, "CUSTOMER_EXISTS")
         XCTAssertFalse(response.results[3].customerID.isEmpty)

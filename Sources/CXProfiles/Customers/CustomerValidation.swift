@@ -1,6 +1,7 @@
 import CXModel
 import CXWire
 import Foundation
+import SwiftProtobuf
 
 /// Checks of a customer's fields. Every problem names its field (with the
 /// caller's prefix: "customer.email", "customers[3].email") and the value.
@@ -11,6 +12,25 @@ public enum CustomerValidation {
     public static let maxAttributeKeyLength = 64
     public static let maxAttributeValueLength = 1024
     public static let maxChannels = 16
+
+    /// Puts fields in the stored form the contract promises: country
+    /// uppercased, a phone as its digits (with a leading "+" when given),
+    /// consent given without a time dated now.
+    public static func canonicalize(_ c: inout Cx_Profiles_V1_Customer, now: Date) {
+        if !c.country.isEmpty { c.country = c.country.uppercased() }
+        if !c.phone.isEmpty {
+            let digits = CXText.phoneDigits(c.phone)
+            let others = CXText.normalize(c.phone).unicodeScalars.filter { !("0"..."9").contains($0) }
+            // Only reformat a phone that is digits and separators; anything
+            // else is left for validation to name.
+            if !digits.isEmpty, others.allSatisfy({ " -.()+".unicodeScalars.contains($0) }) {
+                c.phone = (CXText.normalize(c.phone).hasPrefix("+") ? "+" : "") + digits
+            }
+        }
+        if c.hasMarketingConsent, c.marketingConsent.given, !c.marketingConsent.hasAt {
+            c.marketingConsent.at = Google_Protobuf_Timestamp(date: now)
+        }
+    }
 
     /// Validates what a create or an import sets. `now` bounds birth dates.
     public static func validate(_ c: Cx_Profiles_V1_Customer, prefix: String, now: Date) throws(RPCError) {
@@ -79,9 +99,6 @@ public enum CustomerValidation {
             guard c.hasMarketingConsent else { return }
             if c.marketingConsent.method.count > maxTextLength {
                 throw .invalidArgument(field: "\(field).method", "is \(c.marketingConsent.method.count) characters; at most \(maxTextLength)")
-            }
-            if c.marketingConsent.given && !c.marketingConsent.hasAt {
-                throw .invalidArgument(field: "\(field).at", "is required when consent is given: when was it given?")
             }
             if c.marketingConsent.hasAt, c.marketingConsent.at.date > now.addingTimeInterval(300) {
                 throw .invalidArgument(field: "\(field).at", "\(c.marketingConsent.at.date) is in the future")
