@@ -98,10 +98,12 @@ final class RunningService {
     private let logPipe = Pipe()
     private let logs: ReadBoth
 
-    init(_ service: CXServiceName, extraArguments: [String] = []) throws {
-        dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("cx-e2e-\(UUID().uuidString)")
+    /// - Parameter reusing: a data directory of an earlier run, to restart on the same data.
+    init(_ service: CXServiceName, extraArguments: [String] = [], reusing: URL? = nil) throws {
+        dataDirectory = reusing ?? FileManager.default.temporaryDirectory.appendingPathComponent("cx-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         let addressFile = dataDirectory.appendingPathComponent("address")
+        try? FileManager.default.removeItem(at: addressFile)
         process.executableURL = Executables.url(service.executableName)
         process.arguments = [
             "--listen", "127.0.0.1:0", "--address-file", addressFile.path, "--data-dir", dataDirectory.path,
@@ -127,12 +129,13 @@ final class RunningService {
     }
 
     /// Sends SIGTERM and waits; returns the exit status and everything logged.
-    func stop(signal: Int32 = SIGTERM) -> (status: Int32, log: String) {
+    /// - Parameter keepData: leave the data directory for a restart.
+    func stop(signal: Int32 = SIGTERM, keepData: Bool = false) -> (status: Int32, log: String) {
         kill(process.processIdentifier, signal)
         process.waitUntilExit()
         try? logPipe.fileHandleForWriting.close()
         let (_, log) = logs.finish()
-        try? FileManager.default.removeItem(at: dataDirectory)
+        if !keepData { try? FileManager.default.removeItem(at: dataDirectory) }
         return (process.terminationStatus, log)
     }
 
