@@ -101,6 +101,87 @@ struct ProfilesPageOptions: ParsableArguments {
     }
 }
 
+/// A request of a method that pages.
+protocol ProfilesPagedRequest {
+    var pageSize: Int32 { get set }
+    var pageToken: String { get set }
+}
+
+/// The answer of a method that pages: one page, or several joined.
+protocol ProfilesPagedResponse {
+    var nextPageToken: String { get set }
+    /// Adds the items of `next`, the page after this one, and its token.
+    mutating func append(page next: Self)
+}
+
+extension ProfilesSession {
+    /// Calls `method` for the page `page` asks for, and with `--all` for
+    /// every page after it, joined into one answer.
+    func pages<Request: ProfilesPagedRequest, Response: ProfilesPagedResponse>(
+        _ method: MethodDescriptor<Request, Response>, _ request: Request, _ page: ProfilesPageOptions
+    ) async throws -> Response {
+        var request = request
+        request.pageSize = page.size
+        request.pageToken = page.token
+        var result = try await call(method, request)
+        while page.all, !result.nextPageToken.isEmpty {
+            request.pageToken = result.nextPageToken
+            result.append(page: try await call(method, request))
+        }
+        return result
+    }
+}
+
+extension Cx_Profiles_V1_ListCustomersRequest: ProfilesPagedRequest {}
+extension Cx_Profiles_V1_SearchCustomersRequest: ProfilesPagedRequest {}
+extension Cx_Profiles_V1_ListSegmentsRequest: ProfilesPagedRequest {}
+extension Cx_Profiles_V1_SegmentMembersRequest: ProfilesPagedRequest {}
+extension Cx_Profiles_V1_ListPersonasRequest: ProfilesPagedRequest {}
+extension Cx_Profiles_V1_ValueMoversRequest: ProfilesPagedRequest {}
+
+extension Cx_Profiles_V1_ListCustomersResponse: ProfilesPagedResponse {
+    mutating func append(page next: Self) {
+        customers += next.customers
+        nextPageToken = next.nextPageToken
+    }
+}
+
+extension Cx_Profiles_V1_SearchCustomersResponse: ProfilesPagedResponse {
+    mutating func append(page next: Self) {
+        customers += next.customers
+        nextPageToken = next.nextPageToken
+    }
+}
+
+extension Cx_Profiles_V1_ListSegmentsResponse: ProfilesPagedResponse {
+    mutating func append(page next: Self) {
+        segments += next.segments
+        nextPageToken = next.nextPageToken
+    }
+}
+
+extension Cx_Profiles_V1_SegmentMembersResponse: ProfilesPagedResponse {
+    mutating func append(page next: Self) {
+        customerIds += next.customerIds
+        customers += next.customers
+        nextPageToken = next.nextPageToken
+    }
+}
+
+extension Cx_Profiles_V1_ListPersonasResponse: ProfilesPagedResponse {
+    mutating func append(page next: Self) {
+        personas += next.personas
+        nextPageToken = next.nextPageToken
+    }
+}
+
+extension Cx_Profiles_V1_ValueMoversResponse: ProfilesPagedResponse {
+    mutating func append(page next: Self) {
+        customers += next.customers
+        nextPageToken = next.nextPageToken
+    }
+}
+
 /// Prints a message in protobuf's JSON mapping with proto field names, as
 /// `cxctl call -o json` does.
 func printProfilesJSON(_ message: some SwiftProtobuf.Message) throws {

@@ -463,17 +463,8 @@ extension ProfilesCustomersCommand {
 
         func run() async throws {
             let session = try ProfilesSession(connection, format: output.format)
-            var request = Cx_Profiles_V1_ListCustomersRequest()
-            request.pageSize = page.size
-            request.pageToken = page.token
-            var result = Cx_Profiles_V1_ListCustomersResponse()
-            while true {
-                let response = try await session.call(Cx_Profiles_V1_Customers.listCustomers, request)
-                result.customers.append(contentsOf: response.customers)
-                result.nextPageToken = response.nextPageToken
-                guard page.all, !response.nextPageToken.isEmpty else { break }
-                request.pageToken = response.nextPageToken
-            }
+            let request = Cx_Profiles_V1_ListCustomersRequest()
+            let result = try await session.pages(Cx_Profiles_V1_Customers.listCustomers, request, page)
             await session.close()
             if output.format == .json { return try printProfilesJSON(result) }
             print(result.customers.isEmpty ? "(no customers)" : ProfilesView.customers(result.customers).render())
@@ -512,16 +503,7 @@ extension ProfilesCustomersCommand {
             var request = Cx_Profiles_V1_SearchCustomersRequest()
             request.query = query
             request.field = field.proto
-            request.pageSize = page.size
-            request.pageToken = page.token
-            var result = Cx_Profiles_V1_SearchCustomersResponse()
-            while true {
-                let response = try await session.call(Cx_Profiles_V1_Customers.searchCustomers, request)
-                result.customers.append(contentsOf: response.customers)
-                result.nextPageToken = response.nextPageToken
-                guard page.all, !response.nextPageToken.isEmpty else { break }
-                request.pageToken = response.nextPageToken
-            }
+            let result = try await session.pages(Cx_Profiles_V1_Customers.searchCustomers, request, page)
             await session.close()
             if output.format == .json { return try printProfilesJSON(result) }
             print(result.customers.isEmpty ? "(no customer matches)" : ProfilesView.customers(result.customers).render())

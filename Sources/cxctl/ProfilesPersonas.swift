@@ -190,17 +190,8 @@ extension ProfilesPersonasCommand {
 
         func run() async throws {
             let session = try ProfilesSession(connection, format: output.format)
-            var request = Cx_Profiles_V1_ListPersonasRequest()
-            request.pageSize = page.size
-            request.pageToken = page.token
-            var result = Cx_Profiles_V1_ListPersonasResponse()
-            while true {
-                let response = try await session.call(Cx_Profiles_V1_Personas.listPersonas, request)
-                result.personas.append(contentsOf: response.personas)
-                result.nextPageToken = response.nextPageToken
-                guard page.all, !response.nextPageToken.isEmpty else { break }
-                request.pageToken = response.nextPageToken
-            }
+            let request = Cx_Profiles_V1_ListPersonasRequest()
+            let result = try await session.pages(Cx_Profiles_V1_Personas.listPersonas, request, page)
             await session.close()
             if output.format == .json { return try printProfilesJSON(result) }
             print(result.personas.isEmpty ? "(no personas)" : ProfilesView.personas(result.personas).render())

@@ -105,17 +105,8 @@ extension ProfilesSegmentsCommand {
 
         func run() async throws {
             let session = try ProfilesSession(connection, format: output.format)
-            var request = Cx_Profiles_V1_ListSegmentsRequest()
-            request.pageSize = page.size
-            request.pageToken = page.token
-            var result = Cx_Profiles_V1_ListSegmentsResponse()
-            while true {
-                let response = try await session.call(Cx_Profiles_V1_Segments.listSegments, request)
-                result.segments.append(contentsOf: response.segments)
-                result.nextPageToken = response.nextPageToken
-                guard page.all, !response.nextPageToken.isEmpty else { break }
-                request.pageToken = response.nextPageToken
-            }
+            let request = Cx_Profiles_V1_ListSegmentsRequest()
+            let result = try await session.pages(Cx_Profiles_V1_Segments.listSegments, request, page)
             await session.close()
             if output.format == .json { return try printProfilesJSON(result) }
             print(result.segments.isEmpty ? "(no segments)" : ProfilesView.segments(result.segments).render())
@@ -307,17 +298,7 @@ extension ProfilesSegmentsCommand {
             var request = Cx_Profiles_V1_SegmentMembersRequest()
             request.segmentID = id
             request.view = customers ? .customers : .ids
-            request.pageSize = page.size
-            request.pageToken = page.token
-            var result = Cx_Profiles_V1_SegmentMembersResponse()
-            while true {
-                let response = try await session.call(Cx_Profiles_V1_Segments.segmentMembers, request)
-                result.customerIds.append(contentsOf: response.customerIds)
-                result.customers.append(contentsOf: response.customers)
-                result.nextPageToken = response.nextPageToken
-                guard page.all, !response.nextPageToken.isEmpty else { break }
-                request.pageToken = response.nextPageToken
-            }
+            let result = try await session.pages(Cx_Profiles_V1_Segments.segmentMembers, request, page)
             await session.close()
             if output.format == .json { return try printProfilesJSON(result) }
             if customers {

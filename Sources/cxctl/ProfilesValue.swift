@@ -236,16 +236,7 @@ extension ProfilesValueCommand {
             request.direction = direction == .rising ? .rising : .falling
             request.windowDays = Int32(windowDays ?? 0)
             request.currency = currency?.uppercased() ?? ""
-            request.pageSize = page.size
-            request.pageToken = page.token
-            var result = Cx_Profiles_V1_ValueMoversResponse()
-            while true {
-                let response = try await session.call(Cx_Profiles_V1_Value.valueMovers, request)
-                result.customers.append(contentsOf: response.customers)
-                result.nextPageToken = response.nextPageToken
-                guard page.all, !response.nextPageToken.isEmpty else { break }
-                request.pageToken = response.nextPageToken
-            }
+            let result = try await session.pages(Cx_Profiles_V1_Value.valueMovers, request, page)
             await session.close()
             if output.format == .json { return try printProfilesJSON(result) }
             if result.customers.isEmpty {
