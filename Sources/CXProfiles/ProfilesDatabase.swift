@@ -129,10 +129,20 @@ enum ProfilesDatabase {
             db,
             sql: "SELECT id, body FROM customer WHERE id > ? AND body IS NOT NULL ORDER BY id LIMIT ?",
             arguments: [after ?? "", limit])
-        return try rows.map { row in
-            let id: String = try row.decode(String.self, forColumn: "id")
-            return try row.decode(RecordBody.self, forColumn: "body").decode(Cx_Profiles_V1_Customer.self, table: "customer", key: id)
-        }
+        return try rows.map(liveCustomer)
+    }
+
+    /// Calls `body` with every live customer, one row at a time (a cursor,
+    /// so 100,000 customers are never in memory together).
+    static func forEachLiveCustomer(_ db: Database, _ body: (Cx_Profiles_V1_Customer) throws -> Void) throws {
+        let cursor = try Row.fetchCursor(db, sql: "SELECT id, body FROM customer WHERE body IS NOT NULL")
+        while let row = try cursor.next() { try body(try liveCustomer(row)) }
+    }
+
+    /// The customer of a row of (id, body).
+    static func liveCustomer(_ row: Row) throws -> Cx_Profiles_V1_Customer {
+        let id: String = try row.decode(String.self, forColumn: "id")
+        return try row.decode(RecordBody.self, forColumn: "body").decode(Cx_Profiles_V1_Customer.self, table: "customer", key: id)
     }
 
     // MARK: search

@@ -180,12 +180,7 @@ extension ProfilesService {
         let now = clock()
         return try await store.read { db in
             var tally = PersonaTally(personas: try Self.allPersonas(db), minScore: minScore)
-            let cursor = try Row.fetchCursor(db, sql: "SELECT id, body FROM customer WHERE body IS NOT NULL")
-            while let row = try cursor.next() {
-                let id: String = try row.decode(String.self, forColumn: "id")
-                let customer = try row.decode(RecordBody.self, forColumn: "body").decode(Cx_Profiles_V1_Customer.self, table: "customer", key: id)
-                tally.add(CustomerSubject(customer), now: now)
-            }
+            try ProfilesDatabase.forEachLiveCustomer(db) { tally.add(CustomerSubject($0), now: now) }
             var response = Cx_Profiles_V1_PersonaDistributionResponse()
             let total = max(tally.total, 1)
             for entry in tally.ranked {

@@ -280,10 +280,7 @@ extension ProfilesService {
             let now = clock()
             response.memberCount = try await store.read { db in
                 var count: Int64 = 0
-                let cursor = try Row.fetchCursor(db, sql: "SELECT id, body FROM customer WHERE body IS NOT NULL")
-                while let row = try cursor.next() {
-                    let id: String = try row.decode(String.self, forColumn: "id")
-                    let customer = try row.decode(RecordBody.self, forColumn: "body").decode(Cx_Profiles_V1_Customer.self, table: "customer", key: id)
+                try ProfilesDatabase.forEachLiveCustomer(db) { customer in
                     if rule.evaluate(CustomerSubject(customer), now: now).matches { count += 1 }
                 }
                 return count

@@ -107,10 +107,8 @@ enum SegmentMembership {
         try db.execute(sql: "DELETE FROM segment_member WHERE segment_id = ?", arguments: [segment.id])
         try db.execute(sql: "DELETE FROM segment_flip WHERE segment_id = ?", arguments: [segment.id])
         var members: Int64 = 0
-        let cursor = try Row.fetchCursor(db, sql: "SELECT id, body FROM customer WHERE body IS NOT NULL")
-        while let row = try cursor.next() {
-            let id: String = try row.decode(String.self, forColumn: "id")
-            let customer = try row.decode(RecordBody.self, forColumn: "body").decode(Cx_Profiles_V1_Customer.self, table: "customer", key: id)
+        try ProfilesDatabase.forEachLiveCustomer(db) { customer in
+            let id = customer.id
             let evaluation = segment.rule.evaluate(CustomerSubject(customer), now: now)
             members += Int64(try store(db, segment: segment, customerID: id, evaluation: evaluation, wasMember: false))
         }

@@ -39,12 +39,10 @@ extension ProfilesService {
     /// the last window and the one before it.
     static func valueRows(_ db: Database, currency: String, now: Date, window: Double?) throws -> [ValueRow] {
         var rows: [ValueRow] = []
-        let cursor = try Row.fetchCursor(db, sql: "SELECT id, body FROM customer WHERE body IS NOT NULL")
-        while let row = try cursor.next() {
-            let id: String = try row.decode(String.self, forColumn: "id")
-            let c = try row.decode(RecordBody.self, forColumn: "body").decode(Cx_Profiles_V1_Customer.self, table: "customer", key: id)
+        try ProfilesDatabase.forEachLiveCustomer(db) { c in
+            let id = c.id
             let t = c.traits
-            if t.hasLifetimeSpend, t.lifetimeSpend.currency != currency { continue }
+            if t.hasLifetimeSpend, t.lifetimeSpend.currency != currency { return }
             let input = RFMInput(
                 id: id, lastPurchase: t.hasLastPurchaseAt ? t.lastPurchaseAt.date : nil, purchaseCount: Int(t.purchaseCount),
                 lifetimeSpend: t.hasLifetimeSpend ? t.lifetimeSpend.minorUnits : 0)
