@@ -70,14 +70,18 @@ public final class ProfilesService: Sendable {
         return key
     }
 
-    /// Runs `body` in a group-commit write, once per idempotency key.
+    /// Runs `body` in a write, once per idempotency key: in a group-commit
+    /// transaction, or with `alone` in one of its own (for long scans that
+    /// must not hold up other writers' batches).
     func write<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ scope: String, key: String?, request: Request, _ body: @escaping @Sendable (Database) throws -> Response
+        _ scope: String, key: String?, request: Request, alone: Bool = false,
+        _ body: @escaping @Sendable (Database) throws -> Response
     ) async throws -> Response {
-        try await store.write { db in
+        let once: @Sendable (Database) throws -> Response = { db in
             guard let key else { return try body(db) }
             return try Idempotency.run(db, scope: scope, key: key, request: request) { try body(db) }
         }
+        return alone ? try await store.writeAlone(once) : try await store.write(once)
     }
 
     static func pageSize(_ requested: Int32, field: String = "page_size") throws(RPCError) -> Int {

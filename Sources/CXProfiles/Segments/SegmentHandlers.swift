@@ -86,17 +86,13 @@ extension ProfilesService {
         segment.createdAt = Google_Protobuf_Timestamp(date: now)
         segment.updatedAt = segment.createdAt
         let defined = segment
-        return try await store.writeAlone { db in
-            let body = { () throws -> Cx_Profiles_V1_DefineSegmentResponse in
-                try Self.saveSegment(db, defined, isNew: true)
-                var response = Cx_Profiles_V1_DefineSegmentResponse()
-                response.segment = defined
-                response.segment.memberCount = try SegmentMembership.populate(db, segment: CompiledSegment(segment: defined, rule: rule), now: now)
-                response.segment.countedAt = Google_Protobuf_Timestamp(date: now)
-                return response
-            }
-            guard let key else { return try body() }
-            return try Idempotency.run(db, scope: "profiles.DefineSegment", key: key, request: request, body)
+        return try await write("profiles.DefineSegment", key: key, request: request, alone: true) { db in
+            try Self.saveSegment(db, defined, isNew: true)
+            var response = Cx_Profiles_V1_DefineSegmentResponse()
+            response.segment = defined
+            response.segment.memberCount = try SegmentMembership.populate(db, segment: CompiledSegment(segment: defined, rule: rule), now: now)
+            response.segment.countedAt = Google_Protobuf_Timestamp(date: now)
+            return response
         }
     }
 
@@ -148,30 +144,26 @@ extension ProfilesService {
         let rule = paths.contains("rule") ? try Self.compileRule(request.segment.rule, field: "segment.rule") : nil
         let key = try idempotencyKey(request.idempotencyKey, context)
         let now = clock()
-        return try await store.writeAlone { db in
-            let body = { () throws -> Cx_Profiles_V1_UpdateSegmentResponse in
-                var segment = try Self.loadSegment(db, id: id)
-                if request.expectedVersion != 0, request.expectedVersion != segment.version {
-                    throw RPCError(code: .aborted, message: "segment \"\(id)\" is at version \(segment.version), not \(request.expectedVersion)", reason: "VERSION_MISMATCH")
-                }
-                if paths.contains("name") { segment.name = request.segment.name }
-                if paths.contains("description") { segment.description_p = request.segment.description_p }
-                if paths.contains("rule") { segment.rule = request.segment.rule }
-                segment.version += 1
-                segment.updatedAt = Google_Protobuf_Timestamp(date: now)
-                try Self.saveSegment(db, segment, isNew: false)
-                var response = Cx_Profiles_V1_UpdateSegmentResponse()
-                response.segment = segment
-                if let rule {
-                    response.segment.memberCount = try SegmentMembership.populate(db, segment: CompiledSegment(segment: segment, rule: rule), now: now)
-                } else {
-                    response.segment.memberCount = try Self.memberCount(db, segmentID: id)
-                }
-                response.segment.countedAt = Google_Protobuf_Timestamp(date: now)
-                return response
+        return try await write("profiles.UpdateSegment", key: key, request: request, alone: true) { db in
+            var segment = try Self.loadSegment(db, id: id)
+            if request.expectedVersion != 0, request.expectedVersion != segment.version {
+                throw RPCError(code: .aborted, message: "segment \"\(id)\" is at version \(segment.version), not \(request.expectedVersion)", reason: "VERSION_MISMATCH")
             }
-            guard let key else { return try body() }
-            return try Idempotency.run(db, scope: "profiles.UpdateSegment", key: key, request: request, body)
+            if paths.contains("name") { segment.name = request.segment.name }
+            if paths.contains("description") { segment.description_p = request.segment.description_p }
+            if paths.contains("rule") { segment.rule = request.segment.rule }
+            segment.version += 1
+            segment.updatedAt = Google_Protobuf_Timestamp(date: now)
+            try Self.saveSegment(db, segment, isNew: false)
+            var response = Cx_Profiles_V1_UpdateSegmentResponse()
+            response.segment = segment
+            if let rule {
+                response.segment.memberCount = try SegmentMembership.populate(db, segment: CompiledSegment(segment: segment, rule: rule), now: now)
+            } else {
+                response.segment.memberCount = try Self.memberCount(db, segmentID: id)
+            }
+            response.segment.countedAt = Google_Protobuf_Timestamp(date: now)
+            return response
         }
     }
 
