@@ -1,3 +1,4 @@
+import CXModel
 import Foundation
 import XCTest
 
@@ -472,6 +473,294 @@ final class RuleLanguageTests: XCTestCase {
         let absolute = try CompiledRule.compile("traits.last_purchase_at >= 2024-01-01 and created_at < 2030-01-01T00:00:00Z")
         XCTAssertEqual(absolute.evaluate(customer, now: t), RuleEvaluation(matches: true, nextChange: nil))
         XCTAssertFalse(absolute.usesRelativeTime)
+    }
+
+    // MARK: - Age
+
+    /// Midnight UTC of a calendar day.
+    private func utc(_ year: Int, _ month: Int, _ day: Int, _ hour: Int = 0, _ minute: Int = 0, _ second: Int = 0) -> Date {
+        let days = RuleDateParser.daysFromCivil(year: year, month: month, day: day)
+        return Date(timeIntervalSince1970: Double(days * 86_400 + hour * 3600 + minute * 60 + second))
+    }
+
+    private func born(_ year: Int, _ month: Int, _ day: Int) -> RuleTestCustomer {
+        RuleTestCustomer(["birth_date": .time(utc(year, month, day))])
+    }
+
+    func testAgeComparisonsAtAFixedNow() throws {
+        // now is 2024-06-01T12:00:00Z.
+        let birthdayTomorrow = born(1990, 6, 2)  // 33 until tomorrow
+        let birthdayToday = born(1990, 6, 1)  // 34 since midnight
+        let cases: [(String, RuleTestCustomer, Bool)] = [
+            ("age == 33", birthdayTomorrow, true), ("age == 34", birthdayTomorrow, false),
+            ("age == 34", birthdayToday, true), ("age == 33", birthdayToday, false),
+            ("age >= 34", birthdayTomorrow, false), ("age >= 34", birthdayToday, true),
+            ("age > 33", birthdayToday, true), ("age < 34", birthdayTomorrow, true),
+            ("age <= 33", birthdayToday, false), ("age != 33", birthdayTomorrow, false),
+            ("age > 33.5", birthdayToday, true), ("age < 33.5", birthdayTomorrow, true),
+            ("age == 33.0", birthdayTomorrow, true),
+            ("age in [18, 33, 65]", birthdayTomorrow, true), ("age in [18, 65]", birthdayTomorrow, false),
+            ("age not in [18, 65]", birthdayTomorrow, true), ("age not in [33]", birthdayTomorrow, false),
+            ("age >= 25 and age < 35", birthdayToday, true), ("exists age", birthdayToday, true),
+            // Persian digits.
+            ("age == ۳۴", birthdayToday, true),
+        ]
+        for (source, customer, expected) in cases {
+            XCTAssertEqual(matches(source, customer), expected, source)
+        }
+        let rule = try CompiledRule.compile("age >= 18")
+        XCTAssertTrue(rule.usesRelativeTime)
+        XCTAssertEqual(rule.fields, ["age", "birth_date"], "a change to birth_date re-evaluates an age rule")
+        XCTAssertEqual(try CompiledRule.compile("exists age").fields, ["age", "birth_date"])
+        XCTAssertFalse(try CompiledRule.compile("exists age").usesRelativeTime)
+        // A birth date read from a date-time (not midnight): its UTC day counts.
+        let lateInTheDay = RuleTestCustomer(["birth_date": .time(utc(1990, 6, 1, 23, 59, 59))])
+        XCTAssertEqual(matches("age == 34", lateInTheDay), true)
+
+        assertError(#"age == "30""#, line: 1, column: 8, contains: "'age' is an integer, but the value after '==' is a string")
+        assertError("age >= now - 18w", line: 1, column: 8, contains: "'age' is an integer")
+        assertError("age", line: 1, column: 1, contains: "'age' is an integer, not a condition")
+        assertError(#"age contains "3""#, line: 1, column: 5, contains: "'contains' needs a string")
+    }
+
+    func testAgeIsUnsetWithoutABirthDate() {
+        let empty = RuleTestCustomer()
+        let wrongKind = RuleTestCustomer(["birth_date": .string("1990-01-01")])
+        for customer in [empty, wrongKind] {
+            for source in ["age >= 18", "age < 18", "age == 0", "age != 30", "age in [30]", "age not in [30]", "age > -1"] {
+                XCTAssertEqual(compile(source)?.evaluate(customer, now: now), RuleEvaluation(matches: false, nextChange: nil), source)
+            }
+            XCTAssertEqual(matches("not (age >= 18)", customer), true)
+        }
+        XCTAssertEqual(matches("exists age", empty), false)
+
+        // Through CustomerSubject: no birth_date, or one without a year, is no age.
+        var customer = Cx_Profiles_V1_Customer()
+        XCTAssertEqual(compile("age >= 0")?.evaluate(CustomerSubject(customer), now: now).matches, false)
+        customer.birthDate = .with { $0.year = 0; $0.month = 6; $0.day = 1 }
+        XCTAssertEqual(compile("age >= 0")?.evaluate(CustomerSubject(customer), now: now).matches, false)
+        XCTAssertEqual(compile("exists age")?.evaluate(CustomerSubject(customer), now: now).matches, false)
+        customer.birthDate = .with { $0.year = 2006; $0.month = 6; $0.day = 2 }
+        XCTAssertEqual(
+            compile("age >= 18")?.evaluate(CustomerSubject(customer), now: now),
+            RuleEvaluation(matches: false, nextChange: utc(2024, 6, 2)))
+    }
+
+    func testAgeNextChangeIsTheBirthdayOnWhichTheResultFlips() throws {
+        // 17 at now (2024-06-01T12:00:00Z); 18 from 2024-06-10T00:00:00Z.
+        let customer = born(2006, 6, 10)
+        let eighteenth = utc(2024, 6, 10)
+        let adult = try CompiledRule.compile("age >= 18")
+        XCTAssertEqual(adult.evaluate(customer, now: now), RuleEvaluation(matches: false, nextChange: eighteenth))
+        XCTAssertEqual(
+            adult.evaluate(customer, now: eighteenth.addingTimeInterval(-1)), RuleEvaluation(matches: false, nextChange: eighteenth))
+        XCTAssertEqual(adult.evaluate(customer, now: eighteenth), RuleEvaluation(matches: true, nextChange: nil))
+
+        let minor = try CompiledRule.compile("age < 18")
+        XCTAssertEqual(minor.evaluate(customer, now: now), RuleEvaluation(matches: true, nextChange: eighteenth))
+        XCTAssertEqual(minor.evaluate(customer, now: eighteenth), RuleEvaluation(matches: false, nextChange: nil))
+
+        // Not every birthday: only the one on which the result changes.
+        let senior = try CompiledRule.compile("age > 64")
+        XCTAssertEqual(senior.evaluate(customer, now: now), RuleEvaluation(matches: false, nextChange: utc(2071, 6, 10)))
+        let decimal = try CompiledRule.compile("age >= 20.5")
+        XCTAssertEqual(decimal.evaluate(customer, now: now), RuleEvaluation(matches: false, nextChange: utc(2027, 6, 10)))
+
+        let exactly = try CompiledRule.compile("age == 18")
+        XCTAssertEqual(exactly.evaluate(customer, now: now), RuleEvaluation(matches: false, nextChange: eighteenth))
+        XCTAssertEqual(exactly.evaluate(customer, now: eighteenth), RuleEvaluation(matches: true, nextChange: utc(2025, 6, 10)))
+        XCTAssertEqual(exactly.evaluate(customer, now: utc(2025, 6, 10)), RuleEvaluation(matches: false, nextChange: nil))
+
+        let band = try CompiledRule.compile("age in [17, 18, 20]")
+        XCTAssertEqual(band.evaluate(customer, now: now), RuleEvaluation(matches: true, nextChange: utc(2025, 6, 10)))
+        XCTAssertEqual(band.evaluate(customer, now: utc(2025, 6, 10)), RuleEvaluation(matches: false, nextChange: utc(2026, 6, 10)))
+        let outside = try CompiledRule.compile("age not in [17, 18]")
+        XCTAssertEqual(outside.evaluate(customer, now: now), RuleEvaluation(matches: false, nextChange: utc(2025, 6, 10)))
+
+        // Combined with a relative date: a true `and` takes the earliest change.
+        let withPurchase = RuleTestCustomer([
+            "birth_date": .time(utc(2000, 6, 5)), "traits.last_purchase_at": .time(now.addingTimeInterval(-day)),
+        ])
+        let both = try CompiledRule.compile("age >= 18 and age < 24 and traits.last_purchase_at >= now - 30d")
+        XCTAssertEqual(both.evaluate(withPurchase, now: now), RuleEvaluation(matches: true, nextChange: utc(2024, 6, 5)))
+        // Never changes again: nil.
+        XCTAssertEqual(
+            try CompiledRule.compile("age >= 18").evaluate(withPurchase, now: now), RuleEvaluation(matches: true, nextChange: nil))
+
+        // Walk through 30 years from one nextChange to the next; the result never changes before.
+        for source in ["age >= 18", "age == 20", "age in [18, 19, 25]", "age not in [21]", "age < 30 and age > 19"] {
+            let rule = try CompiledRule.compile(source)
+            var instant = now
+            var flips = 0
+            while let next = rule.evaluate(customer, now: instant).nextChange {
+                let before = rule.evaluate(customer, now: instant).matches
+                XCTAssertGreaterThan(next, instant, source)
+                XCTAssertEqual(rule.evaluate(customer, now: next.addingTimeInterval(-1)).matches, before, source)
+                XCTAssertNotEqual(rule.evaluate(customer, now: next).matches, before, source)
+                let components = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: next)
+                XCTAssertEqual([components.month, components.day, components.hour, components.second], [6, 10, 0, 0], source)
+                instant = next
+                flips += 1
+                if flips > 30 { break }
+            }
+            XCTAssertGreaterThan(flips, 0, source)
+            XCTAssertLessThanOrEqual(flips, 4, source)
+        }
+    }
+
+    func testAgeOfA29FebruaryBirthdayGoesUpOn1MarchInCommonYears() throws {
+        let leapling = born(2008, 2, 29)
+        let adult = try CompiledRule.compile("age >= 18")
+        // 2026 is a common year: 18 from 1 March, not 28 February.
+        XCTAssertEqual(adult.evaluate(leapling, now: utc(2026, 1, 1)), RuleEvaluation(matches: false, nextChange: utc(2026, 3, 1)))
+        XCTAssertEqual(adult.evaluate(leapling, now: utc(2026, 2, 28, 23, 59, 59)).matches, false)
+        XCTAssertEqual(adult.evaluate(leapling, now: utc(2026, 3, 1)), RuleEvaluation(matches: true, nextChange: nil))
+        // In a leap year, on 29 February.
+        let twenty = try CompiledRule.compile("age == 20")
+        XCTAssertEqual(twenty.evaluate(leapling, now: utc(2028, 2, 28)), RuleEvaluation(matches: false, nextChange: utc(2028, 2, 29)))
+        XCTAssertEqual(twenty.evaluate(leapling, now: utc(2028, 2, 29)), RuleEvaluation(matches: true, nextChange: utc(2029, 3, 1)))
+        // 2100 is not a leap year (divisible by 100), 2400 is.
+        let old = born(2000, 2, 29)
+        XCTAssertEqual(
+            try CompiledRule.compile("age >= 100").evaluate(old, now: utc(2099, 1, 1)),
+            RuleEvaluation(matches: false, nextChange: utc(2100, 3, 1)))
+        XCTAssertEqual(
+            try CompiledRule.compile("age >= 400").evaluate(old, now: utc(2399, 1, 1)),
+            RuleEvaluation(matches: false, nextChange: utc(2400, 2, 29)))
+    }
+
+    func testRuleAgeCalendar() {
+        // civil(fromDays:) inverts daysFromCivil across eras and leap rules.
+        for (year, month, day) in [(1970, 1, 1), (1969, 12, 31), (1900, 3, 1), (2000, 2, 29), (2024, 12, 31), (1, 1, 1), (9999, 12, 31)] {
+            let days = RuleDateParser.daysFromCivil(year: year, month: month, day: day)
+            XCTAssertEqual(RuleAge.civil(fromDays: days), RuleAge.Day(year: year, month: month, day: day))
+        }
+        XCTAssertNil(RuleAge.day(referenceSeconds: .nan))
+        XCTAssertNil(RuleAge.day(referenceSeconds: .infinity))
+        XCTAssertEqual(RuleAge.thresholds(.int(18)), [18, 19])
+        XCTAssertEqual(RuleAge.thresholds(.decimal(17.5)), [18, 19])
+        XCTAssertEqual(RuleAge.thresholds(.int(Int64.max)), [Int64.max])
+        XCTAssertEqual(RuleAge.thresholds(.decimal(.nan)), [])
+        // An absurd literal never flips (and does not overflow).
+        XCTAssertEqual(
+            compile("age >= 9223372036854775807")?.evaluate(born(1990, 1, 1), now: now),
+            RuleEvaluation(matches: false, nextChange: nil))
+    }
+
+    // MARK: - Marketing consent
+
+    func testMarketingConsentGivenAndAt() throws {
+        let at = now.addingTimeInterval(-10 * day)
+        var customer = Cx_Profiles_V1_Customer()
+        func evaluate(_ source: String) -> RuleEvaluation? {
+            compile(source)?.evaluate(CustomerSubject(customer), now: now)
+        }
+
+        // Never asked: .given and .at are unset; `marketing_consent` alone is false.
+        XCTAssertEqual(evaluate("marketing_consent.given")?.matches, false)
+        XCTAssertEqual(evaluate("marketing_consent.given == false")?.matches, false)
+        XCTAssertEqual(evaluate("not marketing_consent.given")?.matches, true)
+        XCTAssertEqual(evaluate("exists marketing_consent.given")?.matches, false)
+        XCTAssertEqual(evaluate("marketing_consent.at < now")?.matches, false)
+        XCTAssertEqual(evaluate("marketing_consent == false")?.matches, true)
+        XCTAssertEqual(evaluate("exists marketing_consent")?.matches, true)
+
+        // Refused.
+        customer.marketingConsent = .with { $0.given = false; $0.at = .init(date: at) }
+        XCTAssertEqual(evaluate("marketing_consent.given == false")?.matches, true)
+        XCTAssertEqual(evaluate("marketing_consent.given")?.matches, false)
+        XCTAssertEqual(evaluate("marketing_consent.given in [false]")?.matches, true)
+        XCTAssertEqual(evaluate("marketing_consent == false")?.matches, true)
+
+        // Given, 10 days ago.
+        customer.marketingConsent = .with { $0.given = true; $0.at = .init(date: at) }
+        XCTAssertEqual(evaluate("marketing_consent.given == true")?.matches, true)
+        XCTAssertEqual(evaluate("marketing_consent.given and marketing_consent")?.matches, true)
+        XCTAssertEqual(evaluate("marketing_consent.given not in [false]")?.matches, true)
+        XCTAssertEqual(evaluate("marketing_consent.at == \(Self.iso(at))")?.matches, true)
+        XCTAssertEqual(
+            evaluate("marketing_consent.given and marketing_consent.at >= now - 30d"),
+            RuleEvaluation(matches: true, nextChange: at.addingTimeInterval(30 * day + 1)))
+        // Given, with no time recorded: .at is unset.
+        customer.marketingConsent = .with { $0.given = true }
+        XCTAssertEqual(evaluate("exists marketing_consent.at")?.matches, false)
+        XCTAssertEqual(evaluate("marketing_consent.given")?.matches, true)
+
+        // A change to marketing_consent (the update_mask path) re-evaluates rules on either field.
+        XCTAssertEqual(try CompiledRule.compile("marketing_consent.given").fields, ["marketing_consent.given", "marketing_consent"])
+        XCTAssertEqual(try CompiledRule.compile("marketing_consent.at < now - 1d").fields, ["marketing_consent.at", "marketing_consent"])
+        assertError("marketing_consent.at", line: 1, column: 1, contains: "'marketing_consent.at' is a time, not a condition")
+        assertError("marketing_consent.given == 1", line: 1, column: 28, contains: "true/false")
+        assertError(#"marketing_consent.giv == true"#, line: 1, column: 1, contains: "did you mean 'marketing_consent.given'?")
+    }
+
+    private static func iso(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+
+    // MARK: - not in
+
+    func testNotIn() {
+        let customer = RuleTestCustomer([
+            "city": .string("Tehran"), "traits.purchase_count": .int(3), "marketing_consent": .bool(true),
+            "birth_date": .time(Date(timeIntervalSince1970: 631_152_000)),  // 1990-01-01
+        ])
+        let cases: [(String, Bool)] = [
+            (#"city not in ["Shiraz", "Karaj"]"#, true), (#"city not in ["TEHRAN"]"#, false),
+            (#"city not in ["تهران", "tehran"]"#, false), (#"city NOT IN ["x"]"#, true),
+            ("traits.purchase_count not in [1, 2]", true), ("traits.purchase_count not in [3.0]", false),
+            ("marketing_consent not in [false]", true), ("marketing_consent not in [true]", false),
+            ("birth_date not in [1990-01-02]", true), ("birth_date not in [1990-01-01]", false),
+            (#"city not in []"#, true), (#"city in []"#, false), (#"city not in ["a", "b",]"#, true),
+            // Like `!=`, false for a customer without the field; `not (... in ...)` is true.
+            (#"region not in ["x"]"#, false), (#"not (region in ["x"])"#, true),
+            ("traits.last_nps not in [1]", false), ("created_at not in [2020-01-01]", false),
+            ("traits.last_nps not in [1] or city not in []", true),
+        ]
+        for (source, expected) in cases {
+            XCTAssertEqual(matches(source, customer), expected, source)
+        }
+        // A value of the wrong kind is absent for `not in` too.
+        XCTAssertEqual(matches(#"city not in ["x"]"#, RuleTestCustomer(["city": .int(1)])), false)
+        XCTAssertEqual(matches("traits.purchase_count not in [1]", RuleTestCustomer(["traits.purchase_count": .string("3")])), false)
+        XCTAssertEqual(matches("traits.purchase_count not in [1]", RuleTestCustomer(["traits.purchase_count": .decimal(.nan)])), false)
+
+        XCTAssertEqual(shape(#"city not in ["a"] and exists city"#), #"(and (not in city ["a"]) (exists city))"#)
+        assertError(#"city not "x""#, line: 1, column: 6, contains: "expected 'in' after 'not'")
+        assertError(#"city not in "x""#, line: 1, column: 13, contains: "'not in' needs a list")
+        assertError(#"city not in"#, line: 1, column: 12, contains: "expected a value after 'not in' but found the end of the rule")
+        assertError(#"preferred_channels not in ["sms"]"#, line: 1, column: 20, contains: #"use 'not (preferred_channels contains "...")'"#)
+        assertError(#"not city not in ["x"]"#, line: 1, column: 10, contains: "write 'not (city not in ...)'")
+        assertError("traits.purchase_count not in [1, true]", line: 1, column: 34, contains: "list element 2 is true/false")
+    }
+
+    // MARK: - The contract in profiles.proto
+
+    /// The examples and claims of "Segment rules and persona criteria" in profiles.proto.
+    func testProtoSpecExamplesAndClaims() throws {
+        let examples = [
+            #"traits.tier == "gold" and traits.last_purchase_at >= now - 30d"#,
+            #"country in ["IR", "AE"] and age >= 25 and age < 35"#,
+            #"preferred_channels contains "sms" and marketing_consent.given == true"#,
+            #"not (traits.journey_stage == "advocacy") or traits.last_nps >= 9"#,
+            #"name starts_with "علی" and exists attributes.goals"#,
+            #"city not in ["Tehran", "تهران"] and birth_date < 2000-01-01"#,
+            // And the other forms it names.
+            "created_at >= 2024-03-01T09:30:00+03:30 and created_at < 2024-03-01t06:00z and created_at > 2024-03-01T05:00:00.5-0030",
+            "marketing_consent.at >= now - 2w + 12h - 90s and not marketing_consent.given and traits.last_nps >= ۹",
+            #"not not (age > 17.5) and attributes.Goals == "x" and gender in ["female", "other",]"#,
+        ]
+        for source in examples { XCTAssertNotNil(compile(source), source) }
+        XCTAssertEqual(
+            error(#"country == "IR" and age >="#)?.description,
+            "line 1, column 27: expected a value after '>=' but found the end of the rule")
+        XCTAssertEqual(try CompiledRule.compile("created_at > now - 45s").evaluate(
+            RuleTestCustomer(["created_at": .time(now.addingTimeInterval(-40))]), now: now).nextChange, now.addingTimeInterval(5))
+        let customer = RuleTestCustomer(["birth_date": .time(utc(1990, 1, 1)), "city": .string("Shiraz")])
+        XCTAssertEqual(matches("birth_date == 1990-01-01 and birth_date < 1990-01-01T00:00:01Z", customer), true)
+        XCTAssertEqual(matches("birth_date in [1990-01-01, 1991-01-01,]", customer), true)
     }
 
     // MARK: - Errors

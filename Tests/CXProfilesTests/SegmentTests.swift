@@ -55,6 +55,57 @@ final class SegmentTests: XCTestCase {
         XCTAssertEqual(value9, 0, "a handled flip is not due again")
     }
 
+    func testAgeSegmentGainsACustomerOnTheir18thBirthdayThroughTheFlipIndex() async throws {
+        let h = try await ProfilesHarness.start()
+        defer { Task { await h.stop() } }
+        // Born 18 years before the UTC day ten days from now: 18 at midnight UTC of that day.
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        let birthday = utc.dateComponents([.year, .month, .day], from: h.clock.now.addingTimeInterval(10 * 86_400))
+        func birthDate(yearsBefore years: Int) -> Cx_Common_V1_Date {
+            .with { $0.year = Int32(birthday.year! - years); $0.month = Int32(birthday.month!); $0.day = Int32(birthday.day!) }
+        }
+        let teen = try await h.create { $0.name = "Almost 18"; $0.birthDate = birthDate(yearsBefore: 18) }
+        _ = try await h.create { $0.name = "Age unknown" }
+        _ = try await h.create { $0.name = "Adult"; $0.birthDate = birthDate(yearsBefore: 40) }
+        let adults = try await h.defineSegment("Adults", "age >= 18")
+        XCTAssertEqual(adults.memberCount, 1)
+        h.clock.advance(days: 9)
+        let dueEarly = try await h.service.processDueSegmentFlips()
+        XCTAssertEqual(dueEarly, 0, "nothing is due before the 18th birthday")
+        let before = try await h.count(adults)
+        XCTAssertEqual(before, 1)
+        h.clock.advance(days: 2)
+        let due = try await h.service.processDueSegmentFlips()
+        XCTAssertEqual(due, 1)
+        let after = try await h.count(adults)
+        XCTAssertEqual(after, 2)
+        let dueAgain = try await h.service.processDueSegmentFlips()
+        XCTAssertEqual(dueAgain, 0, "an adult stays one: no flip is left behind")
+        // Correcting the birth date re-evaluates the age at once (age reads birth_date).
+        _ = try await h.update(teen.id, mask: ["birth_date"]) { $0.birthDate = birthDate(yearsBefore: 10) }
+        let corrected = try await h.count(adults)
+        XCTAssertEqual(corrected, 1)
+    }
+
+    func testConsentSegmentsFollowTheMarketingConsentUpdate() async throws {
+        let h = try await ProfilesHarness.start()
+        defer { Task { await h.stop() } }
+        let customer = try await h.create { $0.name = "A" }
+        let consenting = try await h.defineSegment("Consenting", "marketing_consent.given")
+        let refused = try await h.defineSegment("Refused", "marketing_consent.given == false")
+        XCTAssertEqual(consenting.memberCount, 0)
+        XCTAssertEqual(refused.memberCount, 0, "never asked is not refused")
+        _ = try await h.update(customer.id, mask: ["marketing_consent"]) { $0.marketingConsent = .with { $0.given = true } }
+        let consentingAfterYes = try await h.count(consenting)
+        XCTAssertEqual(consentingAfterYes, 1)
+        _ = try await h.update(customer.id, mask: ["marketing_consent"]) { $0.marketingConsent = .with { $0.given = false } }
+        let consentingAfterNo = try await h.count(consenting)
+        let refusedAfterNo = try await h.count(refused)
+        XCTAssertEqual(consentingAfterNo, 0)
+        XCTAssertEqual(refusedAfterNo, 1)
+    }
+
     func testRuleErrorsCarryLineAndColumn() async throws {
         let h = try await ProfilesHarness.start()
         defer { Task { await h.stop() } }

@@ -38,7 +38,7 @@ public enum CXMethods {
     ]
 
     /// FNV-1a 64 over the .proto files this was generated from.
-    public static let protoSpecFingerprint: UInt64 = 0x520b9ea1c14ab484
+    public static let protoSpecFingerprint: UInt64 = 0x19e0b21698576d14
 }
 
 /// The methods of `cx.profiles.v1.Customers`.

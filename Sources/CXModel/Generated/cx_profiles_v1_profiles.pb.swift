@@ -1149,7 +1149,8 @@ public nonisolated struct Cx_Profiles_V1_RuleProblem: Sendable {
   /// 1-based line of the rule text.
   public var line: Int32 = 0
 
-  /// 1-based column in that line, in characters.
+  /// 1-based column in that line, in user-perceived characters (see the
+  /// rule language above).
   public var column: Int32 = 0
 
   /// For a person: what is wrong and, where possible, what was expected.

@@ -6,6 +6,12 @@ import SwiftProtobuf
 /// the field paths of ``RuleSchema/customer`` mapped onto the message. An
 /// unset field is absent (nil), so `exists` and comparisons treat it as
 /// missing rather than as an empty string or zero.
+///
+/// `age` is not read here: it depends on `now`, so the evaluator computes it
+/// from `birth_date` (see `RuleAge`). `marketing_consent` is never absent
+/// (false when the customer was never asked), unlike `marketing_consent.given`
+/// and `marketing_consent.at`. `traits.purchase_count` and
+/// `traits.surveys_answered` are absent only when the customer has no traits.
 struct CustomerSubject: RuleSubject {
     let customer: Cx_Profiles_V1_Customer
 
@@ -32,6 +38,9 @@ struct CustomerSubject: RuleSubject {
         case "created_at": return c.hasCreatedAt ? .time(c.createdAt.date) : nil
         case "updated_at": return c.hasUpdatedAt ? .time(c.updatedAt.date) : nil
         case "marketing_consent": return .bool(c.hasMarketingConsent && c.marketingConsent.given)
+        case "marketing_consent.given": return c.hasMarketingConsent ? .bool(c.marketingConsent.given) : nil
+        case "marketing_consent.at":
+            return c.hasMarketingConsent && c.marketingConsent.hasAt ? .time(c.marketingConsent.at.date) : nil
         case "preferred_channels":
             return c.preferredChannels.isEmpty ? nil : .stringList(c.preferredChannels.map(CustomerFields.channelName))
         case "traits.tier": return c.hasTraits ? Self.text(c.traits.tier) : nil

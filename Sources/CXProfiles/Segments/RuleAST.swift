@@ -9,8 +9,9 @@ struct RuleFieldRef: Sendable, Equatable {
 /// A comparison operator between a field and a value.
 enum RuleOperator: String, Sendable, Equatable {
     case equal = "==", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">"
-    case greaterOrEqual = ">=", `in`, contains, startsWith = "starts_with"
+    case greaterOrEqual = ">=", `in`, notIn = "not in", contains, startsWith = "starts_with"
 
+    /// The operator a single token spells (`not in`, two tokens, is read by the parser).
     init?(_ token: RuleToken) {
         switch token.kind {
         case .symbol(.equal): self = .equal

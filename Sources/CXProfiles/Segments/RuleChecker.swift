@@ -10,11 +10,15 @@ import Foundation
 /// - `<`, `<=`, `>`, `>=`: numbers with numbers, times with dates or relative dates. Not
 ///   strings: text has no order a rule could rely on (the order of Persian and Latin
 ///   letters is an accident of code points).
-/// - `in`: a list literal whose elements all fit the field (strings, numbers, bools or
-///   absolute dates); not on list fields (use `contains`).
+/// - `in`, `not in`: a list literal whose elements all fit the field (strings, numbers,
+///   bools or absolute dates); not on list fields (use `contains`).
 /// - `contains`: string field with a string (substring) or string-list field with a string
 ///   (element). `starts_with`: string field with a string.
 /// - `exists`: any field. A field alone is a condition only if it is a bool.
+///
+/// An age field (`age`, see `RuleSchema.ageFields`) checks as the integer it is, and is
+/// lowered to `RuleNode.age`/`.ageIn` on its time field, which make the rule use relative
+/// time; `exists age` is `exists birth_date`.
 struct RuleChecker {
     let schema: RuleSchema
     private(set) var fields: Set<String> = []
@@ -42,7 +46,7 @@ struct RuleChecker {
         case .exists(let field):
             _ = try resolve(field)
             record(field)
-            return .exists(field.path)
+            return .exists(schema.ageFields[field.path] ?? field.path)
         case .field(let field):
             let type = try resolve(field)
             guard type == .bool else {
@@ -55,7 +59,15 @@ struct RuleChecker {
             return .isTrue(field.path, equals: true)
         case .comparison(let field, let op, let opPosition, let value):
             let type = try resolve(field)
-            let node = try comparison(field, type, op, opPosition, value)
+            var node = try comparison(field, type, op, opPosition, value)
+            if let timeField = schema.ageFields[field.path] {
+                switch node {
+                case .number(_, let relation, let literal): node = .age(timeField, relation, literal)
+                case .numberIn(_, let literals, let negated): node = .ageIn(timeField, literals, negated: negated)
+                default: break  // an age is an .int: only those two get here
+                }
+                usesRelativeTime = true
+            }
             record(field)
             return node
         }
@@ -63,6 +75,8 @@ struct RuleChecker {
 
     private mutating func record(_ field: RuleFieldRef) {
         fields.insert(field.path)
+        if let timeField = schema.ageFields[field.path] { fields.insert(timeField) }
+        if let container = schema.storedIn[field.path] { fields.insert(container) }
         conditionCount += 1
     }
 
@@ -134,18 +148,19 @@ struct RuleChecker {
                 throw mismatch(field, type, op, value)
             }
 
-        case .in:
+        case .in, .notIn:
             guard case .list(let elements) = value.kind else {
                 throw RuleError(
                     at: value.position,
-                    "'in' needs a list such as [\"a\", \"b\"] after it, but found \(value.described)")
+                    "'\(op.rawValue)' needs a list such as [\"a\", \"b\"] after it, but found \(value.described)")
             }
             if type == .stringList {
+                let contains = "\(path) contains \"...\""
                 throw RuleError(
                     at: opPosition,
-                    "'in' needs a single value on its left, but '\(path)' is a list of strings; use '\(path) contains \"...\"'")
+                    "'\(op.rawValue)' needs a single value on its left, but '\(path)' is a list of strings; use '\(op == .in ? contains : "not (\(contains))")'")
             }
-            return try membership(field, type, elements)
+            return try membership(field, type, elements, negated: op == .notIn)
 
         case .contains:
             guard type == .string || type == .stringList else {
@@ -171,7 +186,10 @@ struct RuleChecker {
         }
     }
 
-    private func membership(_ field: RuleFieldRef, _ type: RuleType, _ elements: [RuleLiteral]) throws(RuleError) -> RuleNode {
+    /// `field in [elements]`, or `not in` when `negated`.
+    private func membership(
+        _ field: RuleFieldRef, _ type: RuleType, _ elements: [RuleLiteral], negated: Bool
+    ) throws(RuleError) -> RuleNode {
         let path = field.path
         func wrong(_ element: RuleLiteral, _ index: Int) -> RuleError {
             RuleError(
@@ -185,7 +203,7 @@ struct RuleChecker {
                 guard case .string(let s) = element.kind else { throw wrong(element, i) }
                 set.insert(RuleText.normalize(s))
             }
-            return .stringIn(path, set)
+            return .stringIn(path, set, negated: negated)
         case .int, .decimal:
             var numbers: [RuleNumber] = []
             for (i, element) in elements.enumerated() {
@@ -195,7 +213,7 @@ struct RuleChecker {
                 default: throw wrong(element, i)
                 }
             }
-            return .numberIn(path, numbers)
+            return .numberIn(path, numbers, negated: negated)
         case .bool:
             var allowsTrue = false
             var allowsFalse = false
@@ -203,17 +221,17 @@ struct RuleChecker {
                 guard case .bool(let b) = element.kind else { throw wrong(element, i) }
                 if b { allowsTrue = true } else { allowsFalse = true }
             }
-            return .boolIn(path, allowsTrue: allowsTrue, allowsFalse: allowsFalse)
+            return .boolIn(path, allowsTrue: allowsTrue != negated, allowsFalse: allowsFalse != negated)
         case .time:
             var instants: [Double] = []
             for (i, element) in elements.enumerated() {
                 guard case .date(let seconds) = element.kind else { throw wrong(element, i) }
                 instants.append(Self.referenceSeconds(seconds))
             }
-            return .timeIn(path, instants)
+            return .timeIn(path, instants, negated: negated)
         case .stringList:
             // Rejected by the caller; kept total for safety.
-            throw RuleError(at: field.position, "'in' cannot be used on '\(path)', which is a list of strings")
+            throw RuleError(at: field.position, "'\(negated ? "not in" : "in")' cannot be used on '\(path)', which is a list of strings")
         }
     }
 

@@ -22,30 +22,32 @@ public struct RuleEvaluation: Sendable, Equatable {
 ///     city in ["Tehran", "تهران"] or (country == "IR" and not marketing_consent)
 ///     traits.lifetime_spend > 1000000 and exists attributes.goal and name starts_with "علی"
 ///     birth_date < 2000-01-01 and preferred_channels contains "sms"
+///     age >= 18 and country not in ["IR", "AE"] and marketing_consent.at >= now - 1w
 ///
 /// A condition is `field op value`, `exists field` (prefix), a bool field alone, or a
-/// condition combined with `and`, `or`, `not` and parentheses. Precedence, tightest first:
+/// condition combined with `and`, `or`, `not` and parentheses. Operators: `==`, `!=`, `<`,
+/// `<=`, `>`, `>=`, `in`, `not in`, `contains`, `starts_with`. Precedence, tightest first:
 /// `not`, comparisons, `and`, `or`; so `a or b and c` is `a or (b and c)`, and a comparison
 /// must be parenthesised to be negated: `not (city == "x")` (`not city == "x"` is an error
 /// saying so). Keywords are case-insensitive; field paths are not. The field is always on
 /// the left, a literal value on the right. See `RuleParser` for the grammar, `RuleChecker`
 /// for the type rules, `RuleLexer` for literals.
 ///
-/// Text comparisons (`==`, `!=`, `in`, `contains`, `starts_with`) compare normalised text
-/// (`RuleText.normalize`: case, NFC, Arabic/Persian letter variants, digits). `contains` on
-/// text finds a substring that neither begins nor ends inside a letter + combining-mark
-/// cluster ("e" is not in "é"; "علی" is in "علی‌رضا"); on a list of strings it tests for an
-/// element.
+/// Text comparisons (`==`, `!=`, `in`, `not in`, `contains`, `starts_with`) compare
+/// normalised text (`RuleText.normalize`: case, NFC, Arabic/Persian letter variants,
+/// digits). `contains` on text finds a substring that neither begins nor ends inside a
+/// letter + combining-mark cluster ("e" is not in "é"; "علی" is in "علی‌رضا"); on a list of
+/// strings it tests for an element.
 /// Numbers: integers and decimals compare exactly with each other. Dates without a time are
 /// midnight UTC; date-times must carry a zone (`Z` or `+03:30`).
 ///
 /// ## Missing fields
 ///
-/// Every comparison with a field the customer does not have is false, `!=` included (so is a
-/// comparison with a value of the wrong kind, such as `.int` for `city`); a bool field alone
-/// is false when missing. `exists field` is true exactly when the customer has the field.
-/// `not` inverts its operand's result, whatever made it false: `not (city == "Tehran")` is
-/// true for a customer with no city. Write `exists city and city != "Tehran"` to require one.
+/// Every comparison with a field the customer does not have is false, `!=` and `not in`
+/// included (so is a comparison with a value of the wrong kind, such as `.int` for `city`); a
+/// bool field alone is false when missing. `exists field` is true exactly when the customer
+/// has the field. `not` inverts its operand's result, whatever made it false: `city !=
+/// "Tehran"` is false for a customer with no city, `not (city == "Tehran")` is true.
 ///
 /// ## Time
 ///
@@ -55,6 +57,10 @@ public struct RuleEvaluation: Sendable, Equatable {
 /// after `now` at which the comparison's result differs from its result at `now`**, or nil
 /// when it never will. For `t >= now - 30d` with `t` a whole second: true until and including
 /// `t + 30d`, nextChange `t + 30d + 1s`; for `t > now - 30d`: nextChange `t + 30d`.
+/// An age (`age`, whole years at `now` from `birth_date`; see `RuleAge` for the calendar)
+/// only grows, so a comparison on it changes at most at a birthday: nextChange is midnight
+/// UTC of the first birthday on which the result differs (`age >= 18` at 17: the 18th
+/// birthday; at 18: nil), a 29 February birthday falling on 1 March in common years.
 /// Comparisons with absolute dates, and all other conditions, never change by themselves
 /// (nil). Combinations: `not` passes its operand's through; a true `and` (false `or`) takes
 /// the earliest of its children's; a false `and` (true `or`) takes the latest of its false
@@ -65,12 +71,13 @@ public struct CompiledRule: Sendable {
     /// The rule as written.
     public let source: String
     /// Every field path the rule reads (`exists` included), as written: `traits.tier`,
-    /// `attributes.goal`. A rule need only be re-evaluated when one of these changes (or at
-    /// `nextChange`).
+    /// `attributes.goal`; and the fields those are computed from or stored in (`age` adds
+    /// `birth_date`; `marketing_consent.given` adds `marketing_consent`). A rule need only be
+    /// re-evaluated when one of these changes (or at `nextChange`).
     public let fields: Set<String>
     /// The number of leaf conditions (comparisons, `exists`, bool fields).
     public let conditionCount: Int
-    /// Whether the rule uses `now` (so its result may change with time alone).
+    /// Whether the rule uses `now` or an age (so its result may change with time alone).
     public let usesRelativeTime: Bool
 
     let root: RuleNode
@@ -160,15 +167,19 @@ indirect enum RuleNode: Sendable {
     case isTrue(String, equals: Bool)
     case boolIn(String, allowsTrue: Bool, allowsFalse: Bool)
     case stringEquals(String, String, equal: Bool)
-    case stringIn(String, Set<String>)
+    /// `in`, or `not in` when negated (false all the same when the field is missing).
+    case stringIn(String, Set<String>, negated: Bool)
     case stringContains(String, String)
     case stringStartsWith(String, String)
     case listContains(String, String)
     case number(String, RuleRelation, RuleNumber)
-    case numberIn(String, [RuleNumber])
+    case numberIn(String, [RuleNumber], negated: Bool)
     case time(String, RuleRelation, Double)
     case timeRelative(String, RuleRelation, Double)
-    case timeIn(String, [Double])
+    case timeIn(String, [Double], negated: Bool)
+    /// A comparison of the age (`RuleAge`) of the time field named with a number.
+    case age(String, RuleRelation, RuleNumber)
+    case ageIn(String, [RuleNumber], negated: Bool)
 
     struct Outcome {
         var value: Bool
@@ -234,9 +245,9 @@ indirect enum RuleNode: Sendable {
             guard case .string(let value)? = subject.ruleValue(for: field) else { return .no }
             return .fixed((RuleText.normalize(value) == literal) == equal)
 
-        case .stringIn(let field, let literals):
+        case .stringIn(let field, let literals, let negated):
             guard case .string(let value)? = subject.ruleValue(for: field) else { return .no }
-            return .fixed(literals.contains(RuleText.normalize(value)))
+            return .fixed(literals.contains(RuleText.normalize(value)) != negated)
 
         case .stringContains(let field, let literal):
             guard case .string(let value)? = subject.ruleValue(for: field) else { return .no }
@@ -257,10 +268,10 @@ indirect enum RuleNode: Sendable {
             }
             return .fixed(relation.holds(order))
 
-        case .numberIn(let field, let literals):
-            guard let value = subject.ruleValue(for: field) else { return .no }
-            for literal in literals where Self.compare(value, literal) == 0 { return .fixed(true) }
-            return .fixed(false)
+        case .numberIn(let field, let literals, let negated):
+            // Not a number (or NaN): absent, for `not in` too.
+            guard let value = subject.ruleValue(for: field), Self.compare(value, .int(0)) != nil else { return .no }
+            return .fixed(literals.contains { Self.compare(value, $0) == 0 } != negated)
 
         case .time(let field, let relation, let instant):
             guard case .time(let date)? = subject.ruleValue(for: field) else { return .no }
@@ -268,9 +279,21 @@ indirect enum RuleNode: Sendable {
             guard !t.isNaN else { return .no }
             return .fixed(relation.holds(t < instant ? -1 : (t == instant ? 0 : 1)))
 
-        case .timeIn(let field, let instants):
+        case .timeIn(let field, let instants, let negated):
             guard case .time(let date)? = subject.ruleValue(for: field) else { return .no }
-            return .fixed(instants.contains(date.timeIntervalSinceReferenceDate))
+            let t = date.timeIntervalSinceReferenceDate
+            guard !t.isNaN else { return .no }
+            return .fixed(instants.contains(t) != negated)
+
+        case .age(let field, let relation, let literal):
+            return Self.ageOutcome(subject, field, nowSecond: nowSecond, thresholds: RuleAge.thresholds(literal)) { age in
+                Self.compare(.int(age), literal).map(relation.holds) ?? false
+            }
+
+        case .ageIn(let field, let literals, let negated):
+            return Self.ageOutcome(subject, field, nowSecond: nowSecond, thresholds: literals.flatMap(RuleAge.thresholds)) { age in
+                literals.contains { Self.compare(.int(age), $0) == 0 } != negated
+            }
 
         case .timeRelative(let field, let relation, let offset):
             guard case .time(let date)? = subject.ruleValue(for: field) else { return .no }
@@ -295,6 +318,27 @@ indirect enum RuleNode: Sendable {
                 return .no  // rejected by the checker
             }
         }
+    }
+
+    /// A condition on the age at `nowSecond` of the date in time field `field` (missing: false
+    /// for good), whose result for each whole age is `holds`, and which can change only at
+    /// the ages in `thresholds` (it is constant between two of them). `next` is the birthday
+    /// on which the customer first reaches an age with the other result: exact, as for
+    /// `timeRelative`, because age only grows with time.
+    static func ageOutcome<Subject: RuleSubject>(
+        _ subject: Subject, _ field: String, nowSecond: Double, thresholds: [Int64], holds: (Int64) -> Bool
+    ) -> Outcome {
+        guard case .time(let date)? = subject.ruleValue(for: field),
+            let birth = RuleAge.day(referenceSeconds: date.timeIntervalSinceReferenceDate),
+            let today = RuleAge.day(referenceSeconds: nowSecond)
+        else { return .no }
+        let age = RuleAge.years(from: birth, to: today)
+        let value = holds(age)
+        for threshold in thresholds.sorted() where threshold > age && holds(threshold) != value {
+            // Only an age a million years away has no birthday here: never, in practice.
+            return Outcome(value: value, next: RuleAge.birthday(birth, age: threshold))
+        }
+        return .fixed(value)
     }
 
     /// -1, 0 or 1 as `value` is below, equal to or above `literal`; nil when `value` is not a

@@ -11,7 +11,8 @@ import Foundation
 ///     unary      = "not" not-operand | condition
 ///     not-operand = "not" not-operand | "(" or-expr ")" | "exists" FIELD | FIELD
 ///     condition  = "(" or-expr ")" | "exists" FIELD | FIELD [ op value ]
-///     op         = "==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "contains" | "starts_with"
+///     op         = "==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "not" "in" | "contains"
+///                | "starts_with"
 ///     value      = STRING | ["-"] NUMBER | "true" | "false" | DATE | relative | list
 ///     relative   = "now" { ("+" | "-") DURATION }
 ///     list       = "[" [ element { "," element } [","] ] "]"
@@ -19,7 +20,8 @@ import Foundation
 ///
 /// Because `not` binds tighter than comparisons, `not city == "x"` would mean
 /// `(not city) == "x"`; that is never what a writer means, so it is an error that says to
-/// write `not (city == "x")`. `exists` is prefix: `exists attributes.goal`.
+/// write `not (city == "x")`. `exists` is prefix: `exists attributes.goal`. After a field,
+/// `not` can only begin `not in`: `country not in ["IR", "AE"]`.
 struct RuleParser {
     private var lexer: RuleLexer
     private var token: RuleToken
@@ -83,9 +85,9 @@ struct RuleParser {
         case .identifier(let path):
             operand = .field(RuleFieldRef(path: path, position: token.position))
             try advance()
-            if let op = RuleOperator(token) {
+            if let (op, opToken) = try comparisonOperator() {
                 throw RuleError(
-                    at: token.position,
+                    at: opToken.position,
                     "found '\(op.rawValue)' after '\(notToken.text) \(path)'; 'not' binds tighter than comparisons, so write 'not (\(path) \(op.rawValue) ...)' to negate a comparison"
                 )
             }
@@ -137,15 +139,37 @@ struct RuleParser {
         case .identifier(let path):
             let field = RuleFieldRef(path: path, position: token.position)
             try advance()
-            guard let op = RuleOperator(token) else { return .field(field) }
-            let opToken = token
-            try advance()
+            guard let (op, opToken) = try comparisonOperator() else { return .field(field) }
             let value = try parseValue(after: opToken)
             return .comparison(field, op, opToken.position, value)
 
         default:
             throw expectedCondition(after: context)
         }
+    }
+
+    /// The comparison operator at the current token, consumed, with a token standing for it
+    /// (`not in` is two tokens; its stand-in is at the `not` and reads "not in"); nil, with
+    /// nothing consumed, when the token begins no operator.
+    private mutating func comparisonOperator() throws(RuleError) -> (RuleOperator, RuleToken)? {
+        if let op = RuleOperator(token) {
+            let opToken = token
+            try advance()
+            return (op, opToken)
+        }
+        guard case .keyword(.not) = token.kind else { return nil }
+        // After a field, `not` can only begin `not in`.
+        let notToken = token
+        try advance()
+        guard case .keyword(.in) = token.kind else {
+            throw RuleError(
+                at: notToken.position,
+                "expected 'in' after '\(notToken.text)' (as in 'country not in [\"IR\", \"AE\"]') but found \(token.described); to negate a condition, write 'not (...)' before it"
+            )
+        }
+        let opToken = RuleToken(kind: notToken.kind, position: notToken.position, text: "\(notToken.text) \(token.text)")
+        try advance()
+        return (.notIn, opToken)
     }
 
     private func expectedCondition(after context: String?) -> RuleError {

@@ -10,15 +10,32 @@ public enum RuleType: Sendable, Equatable {
 /// Two kinds of field: fixed paths (`city`, `traits.tier`) and open prefixes, under which
 /// any key is a field of the prefix's type (`attributes.` + any key is a string). An
 /// attribute key may contain letters (Persian included), digits, `_` and `-`, but no `.`.
+///
+/// Some fixed fields are not read from the subject as they are: an age field (`age`) is
+/// computed when the rule is evaluated, from a time field and `now` (see `RuleAge`); and a
+/// field may be stored as part of another (`marketing_consent.given` is in
+/// `marketing_consent`). `CompiledRule.fields` names those other fields too, because a
+/// change to them is what changes the rule's result.
 public struct RuleSchema: Sendable {
     /// Fixed field paths and their types.
     public var fields: [String: RuleType]
     /// Prefixes, each ending in ".", under which any key is a field of the given type.
     public var openPrefixes: [String: RuleType]
+    /// Fields (each also in `fields`, as `.int`) whose value is the whole years of age, at
+    /// the evaluation's `now`, of the date in a time field: `["age": "birth_date"]`.
+    public var ageFields: [String: String]
+    /// Fields stored as part of another field, and that field:
+    /// `["marketing_consent.at": "marketing_consent"]`.
+    public var storedIn: [String: String]
 
-    public init(fields: [String: RuleType], openPrefixes: [String: RuleType] = [:]) {
+    public init(
+        fields: [String: RuleType], openPrefixes: [String: RuleType] = [:], ageFields: [String: String] = [:],
+        storedIn: [String: String] = [:]
+    ) {
         self.fields = fields
         self.openPrefixes = openPrefixes
+        self.ageFields = ageFields
+        self.storedIn = storedIn
     }
 
     /// The type of `path`, or nil when the schema has no such field.
@@ -31,15 +48,22 @@ public struct RuleSchema: Sendable {
         return nil
     }
 
-    /// The customer profile: fixed fields, `attributes.<key>` (text, free keys) and the
-    /// traits the profiles service computes.
+    /// The customer profile: fixed fields, `attributes.<key>` (text, free keys), `age`
+    /// (from `birth_date`) and the traits the profiles service computes.
+    ///
+    /// Marketing consent has three fields: `marketing_consent.given` and
+    /// `marketing_consent.at` are the message's fields (unset when the customer was never
+    /// asked); `marketing_consent` alone, the first the language had, is kept for the rules
+    /// that use it: whether consent is given, false when never asked.
     public static let customer = RuleSchema(
         fields: [
             "id": .string, "name": .string, "email": .string, "phone": .string,
             "gender": .string, "city": .string, "region": .string, "country": .string,
             "occupation": .string, "education": .string,
             "birth_date": .time, "created_at": .time, "updated_at": .time,
-            "marketing_consent": .bool,
+            // Whole years at `now`, from birth_date.
+            "age": .int,
+            "marketing_consent": .bool, "marketing_consent.given": .bool, "marketing_consent.at": .time,
             "preferred_channels": .stringList,
             "traits.tier": .string, "traits.journey_stage": .string,
             // Money in minor units.
@@ -50,7 +74,9 @@ public struct RuleSchema: Sendable {
             "traits.surveys_answered": .int,
             "traits.last_purchase_at": .time,
         ],
-        openPrefixes: ["attributes.": .string]
+        openPrefixes: ["attributes.": .string],
+        ageFields: ["age": "birth_date"],
+        storedIn: ["marketing_consent.given": "marketing_consent", "marketing_consent.at": "marketing_consent"]
     )
 
     /// The field a reader most likely meant by the unknown `path`: the closest fixed field

@@ -47,8 +47,9 @@ final class SegmentCatalog: Sendable {
 
 /// Keeps `segment_member` right as customers change, one customer at a
 /// time, and `segment_flip`: when each membership that depends on a
-/// relative date (`now - 30d`) may flip, so time alone is handled by
-/// re-evaluating the due rows, never by a rescan.
+/// relative date (`now - 30d`) or an age (`age >= 18`: the birthday) may
+/// flip, so time alone is handled by re-evaluating the due rows, never by a
+/// rescan.
 enum SegmentMembership {
     /// Re-evaluates `customer` against `segments` (all of them, or only
     /// those reading one of `changedFields`) and stores the differences.
