@@ -5,6 +5,7 @@
 /// what they inflated with the stream's last four bytes: a truncated or
 /// damaged stream does not match.
 public enum Adler32 {
+    @inlinable
     public static func checksum(_ bytes: some Sequence<UInt8>) -> UInt32 {
         var a: UInt32 = 1
         var b: UInt32 = 0
@@ -23,6 +24,7 @@ public enum Adler32 {
     }
 
     /// Whether `inflated` is what the zlib stream `stream` ends by promising.
+    @inlinable
     public static func matchesTrailer(of stream: some Collection<UInt8>, inflated: some Sequence<UInt8>) -> Bool {
         guard stream.count >= 6 else { return false }  // 2-byte header + 4-byte trailer at least
         var trailer: UInt32 = 0

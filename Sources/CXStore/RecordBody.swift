@@ -43,7 +43,9 @@ public struct RecordBody: Sendable, Hashable, DatabaseValueConvertible {
     public init(encoding bytes: Data) {
         if bytes.count >= Self.compressionThreshold {
             var input = ByteBuffer(bytes: bytes)
-            if let compressed = try? input.compress(with: .zlib()), compressed.readableBytes < bytes.count {
+            if let compressed = try? input.compress(with: .zlib(configuration: Self.zlibConfiguration(for: bytes.count))),
+                compressed.readableBytes < bytes.count
+            {
                 var stored = Data([Codec.zlib.rawValue])
                 stored.append(contentsOf: compressed.readableBytesView)
                 self.stored = stored
@@ -53,6 +55,17 @@ public struct RecordBody: Sendable, Hashable, DatabaseValueConvertible {
         var stored = Data([Codec.raw.rawValue])
         stored.append(bytes)
         self.stored = stored
+    }
+
+    /// zlib's window and hash sized to the body. The defaults (a 32 KiB window,
+    /// 128 KiB of hash state) cost more to set up and clear than compressing a
+    /// typical record of a few hundred bytes takes; a window of at least the
+    /// body's size finds every match the default would, and level 6 still
+    /// decides the ratio. Any zlib reader inflates it.
+    static func zlibConfiguration(for count: Int) -> ZlibConfiguration {
+        var windowBits: Int32 = 9
+        while windowBits < 15 && (1 << windowBits) < count { windowBits += 1 }
+        return ZlibConfiguration(windowSize: windowBits, compressionLevel: 6, memoryLevel: max(1, windowBits - 7))
     }
 
     public var codec: Codec? { stored.first.flatMap(Codec.init(rawValue:)) }

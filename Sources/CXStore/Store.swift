@@ -71,6 +71,14 @@ public final class Store: Sendable {
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(options.busyTimeout)
         configuration.maximumReaderCount = max(1, options.maxReaders)
+        // Savepoint sub-journals and statement journals in memory, not in
+        // temporary files: a batch of writes that each run in a savepoint
+        // otherwise copies every page it touches into a file first (tens of
+        // KiB of write syscalls per row). They never need to survive a crash:
+        // the WAL is what makes a commit durable.
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+        }
         pool = try DatabasePool(path: path, configuration: configuration)
         // Set on the writer after opening: GRDB's WAL setup sets NORMAL on
         // the writer connection after `prepareDatabase` has run, which would
