@@ -25,6 +25,11 @@ public enum CXText {
     /// (U+064B–U+0652) and invisible direction marks removed, runs of whitespace collapsed
     /// to one space and trimmed from the ends. `normalize(normalize(s)) == normalize(s)`.
     public static func normalize(_ s: String) -> String {
+        normalizeASCII(s) ?? normalizeScalars(s)
+    }
+
+    /// `normalize` scalar by scalar, for any text.
+    static func normalizeScalars(_ s: String) -> String {
         // Lowercase first: lowercasing can produce decomposed sequences (İ → i + U+0307)
         // that NFC then composes where a composed form exists.
         let composed = s.lowercased().precomposedStringWithCanonicalMapping
@@ -137,6 +142,35 @@ public enum CXText {
         }
     }
 
+    /// `normalize` for text that is all ASCII (most emails, many names), nil
+    /// otherwise: the same result without Unicode tables. In ASCII, NFC changes
+    /// nothing, lowercasing is A–Z only, comparisonForm keeps every scalar, and
+    /// the whitespace is U+0009–U+000D and the space.
+    static func normalizeASCII(_ s: String) -> String? {
+        var s = s
+        return s.withUTF8 { bytes -> String? in
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count)
+            var pendingSpace = false
+            for byte in bytes {
+                switch byte {
+                case 0x80...: return nil
+                case 0x09...0x0D, 0x20:
+                    pendingSpace = true
+                    continue
+                case 0x41...0x5A:
+                    if pendingSpace, !out.isEmpty { out.append(0x20) }
+                    out.append(byte + 0x20)
+                default:
+                    if pendingSpace, !out.isEmpty { out.append(0x20) }
+                    out.append(byte)
+                }
+                pendingSpace = false
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
     /// The ASCII digit for an ASCII, Persian (U+06F0–U+06F9) or Arabic-Indic (U+0660–U+0669)
     /// digit, nil for anything else.
     private static func asciiDigit(of scalar: Unicode.Scalar) -> Unicode.Scalar? {
@@ -154,6 +188,14 @@ public enum CXText {
     /// Whether a word ends at `scalar`: punctuation, symbols, controls. Letters, digits and
     /// combining marks continue a word, and so do format characters such as ZWNJ and ZWJ.
     private static func isSeparator(_ scalar: Unicode.Scalar) -> Bool {
+        // In ASCII every scalar but a letter or digit is punctuation, a symbol,
+        // a control or a space.
+        if scalar.isASCII {
+            switch scalar.value {
+            case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return false
+            default: return true
+            }
+        }
         switch scalar.properties.generalCategory {
         case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
             .initialPunctuation, .finalPunctuation, .otherPunctuation,

@@ -140,4 +140,20 @@ final class TextNormalizationTests: XCTestCase {
         XCTAssertEqual(CXText.normalizeEmail("ali۱۲٣@example.com"), "ali123@example.com")
         XCTAssertEqual(CXText.normalizeEmail("ali+tag@example.com"), "ali+tag@example.com")
     }
+
+    /// ASCII text takes a shortcut past the Unicode tables; it must give what
+    /// the scalar-by-scalar path gives, for every ASCII byte in every position.
+    func testASCIIShortcutAgreesWithTheUnicodePath() {
+        var generator = SystemRandomNumberGenerator()
+        let every = (0..<128).map { Character(Unicode.Scalar(UInt8($0))) }
+        var samples = ["", " ", "  Ali  REZAEI ", "\tA\r\nB\u{0B}c\u{0C}", "x\u{1F}y", "Ali.Rezaei@Example.COM", String(every)]
+        for _ in 0..<2_000 {
+            samples.append(String((0..<Int.random(in: 0...12, using: &generator)).map { _ in every.randomElement(using: &generator)! }))
+        }
+        for sample in samples {
+            XCTAssertEqual(CXText.normalizeASCII(sample), CXText.normalizeScalars(sample), "for \(sample.debugDescription)")
+        }
+        XCTAssertNil(CXText.normalizeASCII("علی"))
+        XCTAssertNil(CXText.normalizeASCII("Ali\u{00A0}Rezaei"))
+    }
 }
