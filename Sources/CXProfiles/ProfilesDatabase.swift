@@ -84,7 +84,7 @@ enum ProfilesDatabase {
 
     // MARK: customers
 
-    enum Stored {
+    enum Stored: Sendable {
         case live(Cx_Profiles_V1_Customer)
         case erased(Date)
     }
@@ -98,8 +98,9 @@ enum ProfilesDatabase {
         return .live(try body.decode(Cx_Profiles_V1_Customer.self, table: "customer", key: id))
     }
 
-    /// Inserts or replaces a live customer and its search tokens.
-    static func save(_ db: Database, _ customer: Cx_Profiles_V1_Customer, isNew: Bool) throws {
+    /// Inserts or replaces a live customer and its search tokens; a
+    /// replaced customer leaves `cache` when the transaction commits.
+    static func save(_ db: Database, _ customer: Cx_Profiles_V1_Customer, isNew: Bool, cache: CustomerCache) throws {
         let body = try RecordBody(customer)
         if isNew {
             try db.cachedStatement(sql: "INSERT INTO customer (id, version, body) VALUES (?, ?, ?)")
@@ -108,6 +109,7 @@ enum ProfilesDatabase {
             try db.cachedStatement(sql: "UPDATE customer SET version = ?, body = ? WHERE id = ?")
                 .execute(arguments: [customer.version, body, customer.id])
             try db.cachedStatement(sql: "DELETE FROM customer_token WHERE customer_id = ?").execute(arguments: [customer.id])
+            cache.invalidateOnCommit(db, id: customer.id)
         }
         let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO customer_token (token, field, customer_id) VALUES (?, ?, ?)")
         for (token, field) in searchTokens(customer) {
@@ -116,8 +118,9 @@ enum ProfilesDatabase {
     }
 
     /// Erases a customer's personal data for good, keeping a tombstone of the id.
-    static func erase(_ db: Database, id: String, at: Date) throws {
+    static func erase(_ db: Database, id: String, at: Date, cache: CustomerCache) throws {
         try db.execute(sql: "UPDATE customer SET erased_at = ?, body = NULL WHERE id = ?", arguments: [at.timeIntervalSince1970, id])
+        cache.invalidateOnCommit(db, id: id)
         for table in ["customer_token", "trait_clock", "segment_member", "segment_flip", "spend_point"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE customer_id = ?", arguments: [id])
         }

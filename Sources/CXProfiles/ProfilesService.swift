@@ -14,27 +14,37 @@ public final class ProfilesService: Sendable {
     public let reportingCurrency: String
     let clock: @Sendable () -> Date
     let segments = SegmentCatalog()
+    /// Customers GetCustomer answers from memory.
+    let cache: CustomerCache
     let pages: PageTokenCodec
     /// Most rows one ImportCustomers call takes.
     public static let maxImportRows = 5_000
+    /// Customers kept in memory for GetCustomer unless `open` is told otherwise.
+    public static let defaultCacheCapacity = 100_000
 
     /// Opens (creating when needed) `<directory>/profiles.sqlite`.
     /// - Parameter clock: the time every rule and timestamp uses (tests move it).
     public static func open(
         directory: URL, options: StoreOptions = StoreOptions(), reportingCurrency: String = "IRR",
-        clock: @escaping @Sendable () -> Date = { Date() }
+        cacheCapacity: Int = defaultCacheCapacity, clock: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> ProfilesService {
         let store = try Store(directory: directory, name: "profiles", migrator: ProfilesDatabase.migrator, options: options)
         let secret = try await store.writeAlone { db in try ProfilesDatabase.pageTokenSecret(db) }
-        return ProfilesService(store: store, secret: secret, reportingCurrency: reportingCurrency, clock: clock)
+        return ProfilesService(
+            store: store, secret: secret, reportingCurrency: reportingCurrency, cacheCapacity: cacheCapacity, clock: clock)
     }
 
-    init(store: Store, secret: [UInt8], reportingCurrency: String, clock: @escaping @Sendable () -> Date) {
+    init(store: Store, secret: [UInt8], reportingCurrency: String, cacheCapacity: Int, clock: @escaping @Sendable () -> Date) {
         self.store = store
         self.reportingCurrency = reportingCurrency
         self.clock = clock
         self.pages = PageTokenCodec(secret: secret)
+        self.cache = CustomerCache(capacity: cacheCapacity)
     }
+
+    /// GetCustomer calls answered from memory and from the database, and
+    /// how many customers the cache holds.
+    public var cacheStatistics: (hits: Int, misses: Int, entries: Int) { cache.statistics }
 
     /// Adds every profiles method to `router`.
     public func register(into router: inout RPCRouter) {
@@ -136,10 +146,11 @@ extension ProfilesService {
         let now = clock()
         let prepared = try Self.prepareNew(request.customer, prefix: "customer", now: now)
         let segments = self.segments
+        let cache = self.cache
         return try await write("profiles.CreateCustomer", key: key, request: request) { db in
             var customer = prepared
             if customer.id.isEmpty { customer.id = Self.generateID(prefix: "c-") }
-            try Self.insertNew(db, customer, segments: segments, now: now)
+            try Self.insertNew(db, customer, segments: segments, cache: cache, now: now)
             var response = Cx_Profiles_V1_CreateCustomerResponse()
             response.customer = customer
             return response
@@ -165,7 +176,7 @@ extension ProfilesService {
         return customer
     }
 
-    static func insertNew(_ db: Database, _ customer: Cx_Profiles_V1_Customer, segments: SegmentCatalog, now: Date) throws {
+    static func insertNew(_ db: Database, _ customer: Cx_Profiles_V1_Customer, segments: SegmentCatalog, cache: CustomerCache, now: Date) throws {
         switch try ProfilesDatabase.customer(db, id: customer.id) {
         case .live:
             throw RPCError(code: .alreadyExists, message: "customer \"\(customer.id)\" already exists", reason: "CUSTOMER_EXISTS")
@@ -176,7 +187,7 @@ extension ProfilesService {
         case nil:
             break
         }
-        try ProfilesDatabase.save(db, customer, isNew: true)
+        try ProfilesDatabase.save(db, customer, isNew: true, cache: cache)
         try SegmentMembership.refresh(db, customer: customer, segments: segments.segments(db), now: now)
     }
 
@@ -185,8 +196,15 @@ extension ProfilesService {
     {
         let id = request.customerID
         try CustomerValidation.validateID(id, field: "customer_id")
-        let stored = try await store.read { db in try ProfilesDatabase.customer(db, id: id) }
         var response = Cx_Profiles_V1_GetCustomerResponse()
+        if let cached = cache.get(id) {
+            // Answered without suspending: the server replies on the event loop.
+            response.customer = try Self.live(cached, id: id)
+            return response
+        }
+        let ticket = cache.ticket(for: id)
+        let stored = try await store.read { db in try ProfilesDatabase.customer(db, id: id) }
+        if let stored { cache.fill(id, with: stored, ticket: ticket) }
         response.customer = try Self.live(stored, id: id)
         return response
     }
@@ -200,6 +218,7 @@ extension ProfilesService {
         try CustomerMask.validate(request.updateMask, source: request.customer, now: now)
         let key = try idempotencyKey(request.idempotencyKey, context)
         let segments = self.segments
+        let cache = self.cache
         return try await write("profiles.UpdateCustomer", key: key, request: request) { db in
             let current = try Self.live(try ProfilesDatabase.customer(db, id: id), id: id)
             if request.expectedVersion != 0, request.expectedVersion != current.version {
@@ -220,7 +239,7 @@ extension ProfilesService {
             }
             updated.version = current.version + 1
             updated.updatedAt = Google_Protobuf_Timestamp(date: now)
-            try ProfilesDatabase.save(db, updated, isNew: false)
+            try ProfilesDatabase.save(db, updated, isNew: false, cache: cache)
             var changed = Set(request.updateMask)
             changed.insert("updated_at")
             if changed.contains("attributes") { changed.formUnion(current.attributes.keys.map { "attributes.\($0)" }) }
@@ -237,6 +256,7 @@ extension ProfilesService {
         try CustomerValidation.validateID(id, field: "customer_id")
         let key = try idempotencyKey(request.idempotencyKey, context)
         let now = clock()
+        let cache = self.cache
         return try await write("profiles.DeleteCustomer", key: key, request: request) { db in
             var response = Cx_Profiles_V1_DeleteCustomerResponse()
             response.customerID = id
@@ -247,7 +267,7 @@ extension ProfilesService {
             case .erased(let at):
                 response.erasedAt = Google_Protobuf_Timestamp(date: at)
             case .live:
-                try ProfilesDatabase.erase(db, id: id, at: now)
+                try ProfilesDatabase.erase(db, id: id, at: now, cache: cache)
                 response.erasedAt = Google_Protobuf_Timestamp(date: now)
             }
             return response
@@ -353,6 +373,7 @@ extension ProfilesService {
         }
         let rows = prepared
         let segments = self.segments
+        let cache = self.cache
         return try await write("profiles.ImportCustomers", key: key, request: request) { db in
             var response = Cx_Profiles_V1_ImportCustomersResponse()
             let catalog = try segments.segments(db)
@@ -368,7 +389,7 @@ extension ProfilesService {
                         case .erased:
                             throw RPCError(code: .alreadyExists, message: "customer id \"\(customer.id)\" belonged to an erased customer", reason: "CUSTOMER_ERASED")
                         case nil:
-                            try ProfilesDatabase.save(db, customer, isNew: true)
+                            try ProfilesDatabase.save(db, customer, isNew: true, cache: cache)
                             try SegmentMembership.refresh(db, customer: customer, segments: catalog, now: now)
                         }
                         return .commit

@@ -24,9 +24,23 @@ struct ProfilesCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ServiceOptions
 
+    @Option(
+        name: .customLong("customer-cache"),
+        help: ArgumentHelp(
+            "Customers GetCustomer keeps in memory (about 1-2 KiB each); 0 turns the cache off.",
+            valueName: "count"))
+    var customerCache = ProfilesService.defaultCacheCapacity
+
+    func validate() throws {
+        guard (0...50_000_000).contains(customerCache) else {
+            throw ValidationError("--customer-cache: \(customerCache) must be 0 to 50000000")
+        }
+    }
+
     func run() async throws {
+        let cacheCapacity = customerCache
         try await ServiceRunner.run(.profiles, options: options) { router, resolved, logger in
-            let service = try await ProfilesService.open(directory: resolved.dataDirectory)
+            let service = try await ProfilesService.open(directory: resolved.dataDirectory, cacheCapacity: cacheCapacity)
             service.register(into: &router)
             return [
                 SegmentClock(service: service, logger: logger),

@@ -48,6 +48,7 @@ extension ProfilesService {
         let occurred = request.occurredAt.date.timeIntervalSince1970
         let now = clock()
         let segments = self.segments
+        let cache = self.cache
         return try await store.write { db in
             try Idempotency.run(db, scope: "profiles.UpdateTraits/\(request.source)", key: request.eventID, request: request) {
                 var response = Cx_Profiles_V1_UpdateTraitsResponse()
@@ -89,7 +90,7 @@ extension ProfilesService {
                 if updated != current {
                     updated.version = current.version + 1
                     updated.updatedAt = Google_Protobuf_Timestamp(date: now)
-                    try ProfilesDatabase.save(db, updated, isNew: false)
+                    try ProfilesDatabase.save(db, updated, isNew: false, cache: cache)
                     var changed = Set(applied.map { "traits.\($0)" })
                     changed.insert("updated_at")
                     try SegmentMembership.refresh(db, customer: updated, segments: segments.segments(db), changedFields: changed, now: now)
