@@ -380,23 +380,29 @@ extension ProfilesService {
             for (index, row) in rows.enumerated() {
                 var result = Cx_Profiles_V1_ImportRowResult()
                 result.index = Int32(index)
-                do {
-                    let customer = try row.get()
-                    try db.inSavepoint {
-                        switch try ProfilesDatabase.customer(db, id: customer.id) {
-                        case .live:
-                            throw RPCError(code: .alreadyExists, message: "customer \"\(customer.id)\" already exists", reason: "CUSTOMER_EXISTS")
-                        case .erased:
-                            throw RPCError(code: .alreadyExists, message: "customer id \"\(customer.id)\" belonged to an erased customer", reason: "CUSTOMER_ERASED")
-                        case nil:
-                            try ProfilesDatabase.save(db, customer, isNew: true, cache: cache)
-                            try SegmentMembership.refresh(db, customer: customer, segments: catalog, now: now)
-                        }
-                        return .commit
+                // A row is refused before it writes anything, so it needs no
+                // savepoint; an error while writing (the disk) fails the call,
+                // and group commit rolls all of it back.
+                let refusal: RPCError?
+                switch row {
+                case .failure(let error):
+                    refusal = error
+                case .success(let customer):
+                    switch try ProfilesDatabase.customer(db, id: customer.id) {
+                    case .live:
+                        refusal = RPCError(code: .alreadyExists, message: "customer \"\(customer.id)\" already exists", reason: "CUSTOMER_EXISTS")
+                    case .erased:
+                        refusal = RPCError(
+                            code: .alreadyExists, message: "customer id \"\(customer.id)\" belonged to an erased customer", reason: "CUSTOMER_ERASED")
+                    case nil:
+                        try ProfilesDatabase.save(db, customer, isNew: true, cache: cache)
+                        try SegmentMembership.refresh(db, customer: customer, segments: catalog, now: now)
+                        result.customerID = customer.id
+                        response.created += 1
+                        refusal = nil
                     }
-                    result.customerID = customer.id
-                    response.created += 1
-                } catch let error as RPCError {
+                }
+                if let error = refusal {
                     var rowError = Cx_Profiles_V1_ImportRowError()
                     rowError.code = error.code.wireValue
                     // The field within the row ("email"), as the contract says, not the request path.
