@@ -27,7 +27,7 @@ struct ProfilesCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("customer-cache"),
         help: ArgumentHelp(
-            "Customers GetCustomer keeps in memory (about 1-2 KiB each); 0 turns the cache off.",
+            "Customers GetCustomer keeps in memory (about 1 KiB each); 0 turns the cache off.",
             valueName: "count"))
     var customerCache = ProfilesService.defaultCacheCapacity
 
