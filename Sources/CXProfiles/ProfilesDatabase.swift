@@ -189,13 +189,4 @@ enum ProfilesDatabase {
     static func setMeta(_ db: Database, _ key: String, _ value: Data) throws {
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO profiles_meta (key, value) VALUES (?, ?)").execute(arguments: [key, value])
     }
-
-    /// The page-token secret, made at first start and kept with the data.
-    static func pageTokenSecret(_ db: Database) throws -> [UInt8] {
-        if let secret = try meta(db, "page_token_secret") { return Array(secret) }
-        var generator = SystemRandomNumberGenerator()
-        let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        try setMeta(db, "page_token_secret", Data(secret))
-        return secret
-    }
 }

@@ -1,4 +1,5 @@
 import CXModel
+import CXService
 import CXStore
 import CXWire
 import Foundation
@@ -16,7 +17,7 @@ public final class ProfilesService: Sendable {
     let segments = SegmentCatalog()
     /// Customers GetCustomer answers from memory.
     let cache: CustomerCache
-    let pages: PageTokenCodec
+    let pager: Pager
     /// Most rows one ImportCustomers call takes.
     public static let maxImportRows = 5_000
     /// Customers kept in memory for GetCustomer unless `open` is told otherwise.
@@ -29,7 +30,7 @@ public final class ProfilesService: Sendable {
         cacheCapacity: Int = defaultCacheCapacity, clock: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> ProfilesService {
         let store = try Store(directory: directory, name: "profiles", migrator: ProfilesDatabase.migrator, options: options)
-        let secret = try await store.writeAlone { db in try ProfilesDatabase.pageTokenSecret(db) }
+        let secret = try await store.writeAlone { db in try Pager.secret(db, table: "profiles_meta") }
         return ProfilesService(
             store: store, secret: secret, reportingCurrency: reportingCurrency, cacheCapacity: cacheCapacity, clock: clock)
     }
@@ -38,7 +39,7 @@ public final class ProfilesService: Sendable {
         self.store = store
         self.reportingCurrency = reportingCurrency
         self.clock = clock
-        self.pages = PageTokenCodec(secret: secret)
+        self.pager = Pager(secret: secret, clock: clock)
         self.cache = CustomerCache(capacity: cacheCapacity)
     }
 
@@ -63,57 +64,30 @@ public final class ProfilesService: Sendable {
 
     // MARK: helpers shared by the handlers
 
-    /// The idempotency key of a write: the request's field or the
-    /// "idempotency-key" metadata (equal when both are set); nil when neither is.
+    /// The idempotency key of a write (see ``RequestCheck/idempotencyKey(_:_:fieldName:)``).
     func idempotencyKey(_ field: String, _ context: ServerContext) throws(RPCError) -> String? {
-        let metadata = context.metadata["idempotency-key"] ?? ""
-        if !field.isEmpty, !metadata.isEmpty, field != metadata {
-            throw RPCError(
-                code: .invalidArgument,
-                message: "idempotency_key: \"\(field)\" differs from the idempotency-key metadata \"\(metadata)\"",
-                fieldViolations: [.init(field: "idempotency_key", description: "differs from the idempotency-key metadata")],
-                reason: "IDEMPOTENCY_KEY_MISMATCH")
-        }
-        let key = field.isEmpty ? metadata : field
-        if key.isEmpty { return nil }
-        guard key.count <= 128 else { throw .invalidArgument(field: "idempotency_key", "is \(key.count) characters; at most 128") }
-        return key
+        try RequestCheck.idempotencyKey(field, context)
     }
 
-    /// Runs `body` in a write, once per idempotency key: in a group-commit
-    /// transaction, or with `alone` in one of its own (for long scans that
-    /// must not hold up other writers' batches).
+    /// Runs `body` in a write, once per idempotency key (see ``Store/idempotentWrite(_:key:request:alone:_:)``).
     func write<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ scope: String, key: String?, request: Request, alone: Bool = false,
         _ body: @escaping @Sendable (Database) throws -> Response
     ) async throws -> Response {
-        let once: @Sendable (Database) throws -> Response = { db in
-            guard let key else { return try body(db) }
-            return try Idempotency.run(db, scope: scope, key: key, request: request) { try body(db) }
-        }
-        return alone ? try await store.writeAlone(once) : try await store.write(once)
+        try await store.idempotentWrite(scope, key: key, request: request, alone: alone, body)
     }
 
     static func pageSize(_ requested: Int32, field: String = "page_size") throws(RPCError) -> Int {
-        guard requested >= 0 else { throw .invalidArgument(field: field, "\(requested) is negative") }
-        return requested == 0 ? 50 : min(Int(requested), 1_000)
+        try RequestCheck.pageSize(requested, field: field)
     }
 
     /// The position a page token carries, or nil for the first page.
     func position(_ token: String, scope: String) throws(RPCError) -> [String]? {
-        guard !token.isEmpty else { return nil }
-        do {
-            return try pages.decode(token, expectedScope: scope, now: clock()).position
-        } catch {
-            throw RPCError(
-                code: .invalidArgument, message: "page_token: \(error)",
-                fieldViolations: [.init(field: "page_token", description: "\(error)")], reason: "PAGE_TOKEN_INVALID")
-        }
+        try pager.position(token, scope: scope)
     }
 
     func nextToken(scope: String, last: String?, full: Bool) -> String {
-        guard full, let last else { return "" }
-        return pages.encode(PageToken(scope: scope, position: [last], issuedAt: clock()))
+        pager.nextToken(scope: scope, last: last.map { [$0] }, full: full)
     }
 
     static func notFound(_ id: String, erased: Date? = nil) -> RPCError {

@@ -39,8 +39,9 @@ public enum Idempotency {
     }
 
     /// FNV-1a 64 of the request's deterministic encoding, as a signed
-    /// integer for SQLite.
-    static func fingerprint(of request: some SwiftProtobuf.Message) throws -> Int64 {
+    /// integer for SQLite: what tells a retry from a different request
+    /// under the same key.
+    public static func fingerprint(of request: some SwiftProtobuf.Message) throws -> Int64 {
         var options = BinaryEncodingOptions()
         options.useDeterministicOrdering = true
         let bytes: [UInt8] = try request.serializedBytes(options: options)

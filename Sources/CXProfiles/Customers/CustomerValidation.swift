@@ -1,4 +1,5 @@
 import CXModel
+import CXService
 import CXWire
 import Foundation
 import SwiftProtobuf
@@ -45,16 +46,7 @@ public enum CustomerValidation {
     /// A customer id: 1 to 128 characters of letters, digits and `._:-`
     /// (ids appear in page tokens, logs and other services' events).
     public static func validateID(_ id: String, field: String) throws(RPCError) {
-        guard !id.isEmpty else { throw .invalidArgument(field: field, "must not be empty") }
-        guard id.count <= maxIDLength else {
-            throw .invalidArgument(field: field, "is \(id.count) characters; at most \(maxIDLength)")
-        }
-        let allowed = id.unicodeScalars.allSatisfy { scalar in
-            scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "._:-".unicodeScalars.contains(scalar))
-        }
-        guard allowed else {
-            throw .invalidArgument(field: field, "\(quoted(id)) may hold only ASCII letters, digits and . _ : -")
-        }
+        try RequestCheck.id(id, field: field)
     }
 
     /// Validates one settable field (a path of ``CustomerMask/settablePaths``).

@@ -194,7 +194,7 @@ extension ProfilesService {
         var response = Cx_Profiles_V1_ValueMoversResponse()
         response.customers = page.map { Self.valued($0, quintiles: quintiles, currency: currency, now: now) }
         if offset + page.count < movers.count {
-            response.nextPageToken = pages.encode(PageToken(scope: scope, position: [String(offset + page.count)], issuedAt: now))
+            response.nextPageToken = pager.nextToken(scope: scope, last: [String(offset + page.count)], full: true)
         }
         return response
     }
