@@ -69,6 +69,8 @@ let package = Package(
             dependencies: [
                 "CXWire",
                 "CXStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -92,6 +94,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The loyalty service: program, points ledger, tiers, rewards.
+        .target(
+            name: "CXLoyalty",
+            dependencies: [
+                "CXModel",
+                "CXWire",
+                "CXStore",
+                "CXService",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "cxctl",
             dependencies: [
@@ -102,7 +118,10 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "cx-profiles", dependencies: ["CXService", "CXProfiles"], swiftSettings: strict),
-        .executableTarget(name: "cx-loyalty", dependencies: ["CXService"], swiftSettings: strict),
+        .executableTarget(
+            name: "cx-loyalty",
+            dependencies: ["CXService", "CXLoyalty", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: strict),
         .executableTarget(name: "cx-journey", dependencies: ["CXService"], swiftSettings: strict),
         .executableTarget(name: "cx-feedback", dependencies: ["CXService"], swiftSettings: strict),
 
@@ -124,6 +143,11 @@ let package = Package(
         .testTarget(
             name: "CXProfilesTests",
             dependencies: ["CXProfiles", "CXWire", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CXLoyaltyTests",
+            dependencies: ["CXLoyalty", "CXWire", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -5,6 +5,26 @@
 public enum CXMethods {
     /// Every method of every service in proto-spec, sorted by full name.
     public static let all: [AnyMethodDescriptor] = [
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.awardBonus),
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.cancelRedemption),
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.createReward),
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.enroll),
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.evaluateTiers),
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.expirePoints),
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.getAccount),
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.getProgram),
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.getReport),
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.listLedger),
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.listRewards),
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.listTierDecisions),
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.recordPurchase),
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.redeem),
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.refer),
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.retireReward),
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.reversePurchase),
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.simulateProgram),
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.updateProgram),
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.updateReward),
         AnyMethodDescriptor(Cx_Profiles_V1_Customers.createCustomer),
         AnyMethodDescriptor(Cx_Profiles_V1_Customers.deleteCustomer),
         AnyMethodDescriptor(Cx_Profiles_V1_Customers.getCustomer),
@@ -38,7 +58,92 @@ public enum CXMethods {
     ]
 
     /// FNV-1a 64 over the .proto files this was generated from.
-    public static let protoSpecFingerprint: UInt64 = 0x19e0b21698576d14
+    public static let protoSpecFingerprint: UInt64 = 0x0b7b3146112d9d07
+}
+
+/// The methods of `cx.loyalty.v1.Loyalty`.
+public enum Cx_Loyalty_V1_Loyalty {
+    public static let serviceName = "cx.loyalty.v1.Loyalty"
+
+    /// `/cx.loyalty.v1.Loyalty/GetProgram`
+    public static let getProgram = MethodDescriptor<Cx_Loyalty_V1_GetProgramRequest, Cx_Loyalty_V1_GetProgramResponse>(
+        service: serviceName, method: "GetProgram")
+
+    /// `/cx.loyalty.v1.Loyalty/UpdateProgram`
+    public static let updateProgram = MethodDescriptor<Cx_Loyalty_V1_UpdateProgramRequest, Cx_Loyalty_V1_UpdateProgramResponse>(
+        service: serviceName, method: "UpdateProgram")
+
+    /// `/cx.loyalty.v1.Loyalty/SimulateProgram`
+    public static let simulateProgram = MethodDescriptor<Cx_Loyalty_V1_SimulateProgramRequest, Cx_Loyalty_V1_SimulateProgramResponse>(
+        service: serviceName, method: "SimulateProgram")
+
+    /// `/cx.loyalty.v1.Loyalty/Enroll`
+    public static let enroll = MethodDescriptor<Cx_Loyalty_V1_EnrollRequest, Cx_Loyalty_V1_EnrollResponse>(
+        service: serviceName, method: "Enroll")
+
+    /// `/cx.loyalty.v1.Loyalty/GetAccount`
+    public static let getAccount = MethodDescriptor<Cx_Loyalty_V1_GetAccountRequest, Cx_Loyalty_V1_GetAccountResponse>(
+        service: serviceName, method: "GetAccount")
+
+    /// `/cx.loyalty.v1.Loyalty/ListLedger`
+    public static let listLedger = MethodDescriptor<Cx_Loyalty_V1_ListLedgerRequest, Cx_Loyalty_V1_ListLedgerResponse>(
+        service: serviceName, method: "ListLedger")
+
+    /// `/cx.loyalty.v1.Loyalty/RecordPurchase`
+    public static let recordPurchase = MethodDescriptor<Cx_Loyalty_V1_RecordPurchaseRequest, Cx_Loyalty_V1_RecordPurchaseResponse>(
+        service: serviceName, method: "RecordPurchase")
+
+    /// `/cx.loyalty.v1.Loyalty/ReversePurchase`
+    public static let reversePurchase = MethodDescriptor<Cx_Loyalty_V1_ReversePurchaseRequest, Cx_Loyalty_V1_ReversePurchaseResponse>(
+        service: serviceName, method: "ReversePurchase")
+
+    /// `/cx.loyalty.v1.Loyalty/AwardBonus`
+    public static let awardBonus = MethodDescriptor<Cx_Loyalty_V1_AwardBonusRequest, Cx_Loyalty_V1_AwardBonusResponse>(
+        service: serviceName, method: "AwardBonus")
+
+    /// `/cx.loyalty.v1.Loyalty/Refer`
+    public static let refer = MethodDescriptor<Cx_Loyalty_V1_ReferRequest, Cx_Loyalty_V1_ReferResponse>(
+        service: serviceName, method: "Refer")
+
+    /// `/cx.loyalty.v1.Loyalty/CreateReward`
+    public static let createReward = MethodDescriptor<Cx_Loyalty_V1_CreateRewardRequest, Cx_Loyalty_V1_CreateRewardResponse>(
+        service: serviceName, method: "CreateReward")
+
+    /// `/cx.loyalty.v1.Loyalty/ListRewards`
+    public static let listRewards = MethodDescriptor<Cx_Loyalty_V1_ListRewardsRequest, Cx_Loyalty_V1_ListRewardsResponse>(
+        service: serviceName, method: "ListRewards")
+
+    /// `/cx.loyalty.v1.Loyalty/UpdateReward`
+    public static let updateReward = MethodDescriptor<Cx_Loyalty_V1_UpdateRewardRequest, Cx_Loyalty_V1_UpdateRewardResponse>(
+        service: serviceName, method: "UpdateReward")
+
+    /// `/cx.loyalty.v1.Loyalty/RetireReward`
+    public static let retireReward = MethodDescriptor<Cx_Loyalty_V1_RetireRewardRequest, Cx_Loyalty_V1_RetireRewardResponse>(
+        service: serviceName, method: "RetireReward")
+
+    /// `/cx.loyalty.v1.Loyalty/Redeem`
+    public static let redeem = MethodDescriptor<Cx_Loyalty_V1_RedeemRequest, Cx_Loyalty_V1_RedeemResponse>(
+        service: serviceName, method: "Redeem")
+
+    /// `/cx.loyalty.v1.Loyalty/CancelRedemption`
+    public static let cancelRedemption = MethodDescriptor<Cx_Loyalty_V1_CancelRedemptionRequest, Cx_Loyalty_V1_CancelRedemptionResponse>(
+        service: serviceName, method: "CancelRedemption")
+
+    /// `/cx.loyalty.v1.Loyalty/EvaluateTiers`
+    public static let evaluateTiers = MethodDescriptor<Cx_Loyalty_V1_EvaluateTiersRequest, Cx_Loyalty_V1_EvaluateTiersResponse>(
+        service: serviceName, method: "EvaluateTiers")
+
+    /// `/cx.loyalty.v1.Loyalty/ListTierDecisions`
+    public static let listTierDecisions = MethodDescriptor<Cx_Loyalty_V1_ListTierDecisionsRequest, Cx_Loyalty_V1_ListTierDecisionsResponse>(
+        service: serviceName, method: "ListTierDecisions")
+
+    /// `/cx.loyalty.v1.Loyalty/ExpirePoints`
+    public static let expirePoints = MethodDescriptor<Cx_Loyalty_V1_ExpirePointsRequest, Cx_Loyalty_V1_ExpirePointsResponse>(
+        service: serviceName, method: "ExpirePoints")
+
+    /// `/cx.loyalty.v1.Loyalty/GetReport`
+    public static let getReport = MethodDescriptor<Cx_Loyalty_V1_GetReportRequest, Cx_Loyalty_V1_GetReportResponse>(
+        service: serviceName, method: "GetReport")
 }
 
 /// The methods of `cx.profiles.v1.Customers`.

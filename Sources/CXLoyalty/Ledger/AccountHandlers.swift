@@ -1,0 +1,103 @@
+import CXModel
+import CXService
+import CXStore
+import CXWire
+import Foundation
+import GRDB
+
+extension LoyaltyService {
+    var events: LoyaltyEvents { LoyaltyEvents(destinations: destinations) }
+
+    func enroll(_ request: Cx_Loyalty_V1_EnrollRequest, _ context: ServerContext) async throws -> Cx_Loyalty_V1_EnrollResponse {
+        let id = request.customerID
+        try RequestCheck.id(id, field: "customer_id")
+        if !request.currency.isEmpty { try RequestCheck.currency(request.currency, field: "currency") }
+        let key = try RequestCheck.idempotencyKey(request.idempotencyKey, context)
+        let now = clock()
+        let programs = self.programs
+        let events = self.events
+        return try await store.idempotentWrite("loyalty.Enroll", key: key, request: request) { db in
+            let program = try programs.program(db)
+            let currency = request.currency.isEmpty ? program.earnRates[0].currency : request.currency
+            guard ProgramRules.rate(program, currency: currency) != nil else {
+                throw RPCError.invalidArgument(
+                    field: "currency",
+                    "\(currency) has no earn rate in the program (it has \(program.earnRates.map(\.currency).joined(separator: ", ")))")
+            }
+            guard try AccountRecord.load(db, id) == nil else {
+                throw RPCError(
+                    code: .alreadyExists, message: "customer \(RequestCheck.quoted(id)) is already enrolled", reason: "ACCOUNT_EXISTS")
+            }
+            let account = AccountRecord(
+                customerID: id, tier: program.tiers[0].name, balance: 0, currency: currency, lifetimeSpend: 0, purchaseCount: 0,
+                lastPurchaseAt: nil, enrolledAt: now, tierSince: now,
+                nextReviewAt: ProgramRules.nextAnniversary(enrolled: now, after: now), graceUsed: 0, referredBy: nil, lastSequence: 0)
+            try account.insert(db)
+            try events.traits(db, account, at: now, suffix: "enrolled-traits")
+            var event = Cx_Loyalty_V1_LoyaltyEvent()
+            event.kind = .enrolled
+            event.occurredAt = .init(date: now)
+            event.toTier = account.tier
+            try events.journey(db, account, suffix: "enrolled", event)
+            var response = Cx_Loyalty_V1_EnrollResponse()
+            response.account = try AccountView.make(db, account, program: program, now: now)
+            return response
+        }
+    }
+
+    func getAccount(_ request: Cx_Loyalty_V1_GetAccountRequest, _ context: ServerContext) async throws
+        -> Cx_Loyalty_V1_GetAccountResponse
+    {
+        let id = request.customerID
+        try RequestCheck.id(id, field: "customer_id")
+        let now = clock()
+        let programs = self.programs
+        return try await store.read { db in
+            let record = try AccountRecord.require(db, id)
+            var response = Cx_Loyalty_V1_GetAccountResponse()
+            response.account = try AccountView.make(db, record, program: try programs.program(db), now: now)
+            return response
+        }
+    }
+
+    func listLedger(_ request: Cx_Loyalty_V1_ListLedgerRequest, _ context: ServerContext) async throws
+        -> Cx_Loyalty_V1_ListLedgerResponse
+    {
+        let id = request.customerID
+        try RequestCheck.id(id, field: "customer_id")
+        let size = try RequestCheck.pageSize(request.pageSize)
+        let scope = "loyalty.ListLedger/\(id)"
+        let before = try pager.position(request.pageToken, scope: scope)?.first.flatMap { Int64($0) } ?? Int64.max
+        let entries = try await store.read { db in
+            _ = try AccountRecord.require(db, id)
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT sequence, kind, points, balance_after, at, available_at, expires_at, reference, description, program_version
+                    FROM ledger WHERE customer_id = ? AND sequence < ? ORDER BY sequence DESC LIMIT ?
+                    """,
+                arguments: [id, before, size]
+            ).map(Self.ledgerEntry)
+        }
+        var response = Cx_Loyalty_V1_ListLedgerResponse()
+        response.entries = entries
+        response.nextPageToken = pager.nextToken(
+            scope: scope, last: entries.last.map { [String($0.sequence)] }, full: entries.count == size)
+        return response
+    }
+
+    static func ledgerEntry(_ row: Row) throws -> Cx_Loyalty_V1_LedgerEntry {
+        var entry = Cx_Loyalty_V1_LedgerEntry()
+        entry.sequence = try row.decode(Int64.self, forColumn: "sequence")
+        entry.kind = Cx_Loyalty_V1_LedgerEntry.Kind(rawValue: try row.decode(Int.self, forColumn: "kind")) ?? .unspecified
+        entry.points = try row.decode(Int64.self, forColumn: "points")
+        entry.balanceAfter = try row.decode(Int64.self, forColumn: "balance_after")
+        entry.at = .init(date: Date(timeIntervalSince1970: try row.decode(Double.self, forColumn: "at")))
+        if let available = row["available_at"] as Double? { entry.availableAt = .init(date: Date(timeIntervalSince1970: available)) }
+        if let expires = row["expires_at"] as Double? { entry.expiresAt = .init(date: Date(timeIntervalSince1970: expires)) }
+        entry.reference = try row.decode(String.self, forColumn: "reference")
+        entry.description_p = try row.decode(String.self, forColumn: "description")
+        entry.programVersion = try row.decode(Int64.self, forColumn: "program_version")
+        return entry
+    }
+}
