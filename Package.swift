@@ -147,7 +147,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CXLoyaltyTests",
-            dependencies: ["CXLoyalty", "CXWire", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["CXLoyalty", "CXWire", "CXService", "CXStore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(
