@@ -7,7 +7,8 @@ import GRDB
 extension LoyaltyService {
     func getReport(_ request: Cx_Loyalty_V1_GetReportRequest, _ context: ServerContext) async throws -> Cx_Loyalty_V1_GetReportResponse {
         let now = clock()
-        let to = request.hasTo ? request.to.date : now
+        // Unset: up to and including now.
+        let to = request.hasTo ? request.to.date : now.addingTimeInterval(0.001)
         let from = request.hasFrom ? request.from.date : to.addingTimeInterval(-30 * 86_400)
         guard from < to else {
             throw RPCError.invalidArgument(field: "from", "\(from) is not before to (\(to))")
