@@ -73,15 +73,17 @@ public enum Outbox {
     ///
     /// - Throws: a constraint error if the event id was used before.
     public static func enqueue(_ db: Database, _ event: OutboxEvent, now: Date = Date()) throws {
-        try db.execute(
+        // Payloads are stored uncompressed: an event lives until its peer
+        // acknowledges it, and compressing it costs more than it saves.
+        try db.cachedStatement(
             sql: """
                 INSERT INTO cx_outbox (event_id, destination, method, ordering_key, payload, created_at, next_attempt_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                event.eventID, event.destination, event.method, event.orderingKey,
-                RecordBody(encoding: event.payload), now.timeIntervalSince1970, now.timeIntervalSince1970,
-            ])
+                """
+        ).execute(arguments: [
+            event.eventID, event.destination, event.method, event.orderingKey,
+            RecordBody(raw: event.payload), now.timeIntervalSince1970, now.timeIntervalSince1970,
+        ])
     }
 
     /// Events due now, at most one per (destination, ordering key): the

@@ -39,6 +39,21 @@ public struct RecordBody: Sendable, Hashable, DatabaseValueConvertible {
         self.init(encoding: bytes)
     }
 
+    /// Tags `bytes` as they are, without trying to compress them: for
+    /// short-lived rows (an outbox event, a stored answer) where trying costs
+    /// more time than the bytes it might save are worth.
+    public init(raw bytes: Data) {
+        var stored = Data(capacity: bytes.count + 1)
+        stored.append(Codec.raw.rawValue)
+        stored.append(bytes)
+        self.stored = stored
+    }
+
+    /// Like ``init(raw:)`` for a message.
+    public init(raw message: some SwiftProtobuf.Message) throws {
+        self.init(raw: try message.serializedBytes() as Data)
+    }
+
     /// Tags `bytes`, compressing them when that is smaller.
     public init(encoding bytes: Data) {
         if bytes.count >= Self.compressionThreshold {
