@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "CXStore", targets: ["CXStore"]),
         .library(name: "CXService", targets: ["CXService"]),
         .library(name: "CXProfiles", targets: ["CXProfiles"]),
+        .library(name: "CXLoyalty", targets: ["CXLoyalty"]),
         .executable(name: "cxctl", targets: ["cxctl"]),
         .executable(name: "cx-profiles", targets: ["cx-profiles"]),
         .executable(name: "cx-loyalty", targets: ["cx-loyalty"]),

@@ -8,11 +8,13 @@ import SwiftProtobuf
 /// once shipped: add new ones.
 ///
 /// The ledger is append-only: `ledger` rows are inserted and never updated
-/// or deleted. What changes is kept beside it: `account.balance` (always
-/// the sum of the account's ledger, updated in the same transaction as each
-/// entry) and `lot`, the points of each earning entry not yet spent or
-/// expired (their sum is the balance too), which is what makes expiry and
-/// "spend what expires first" possible without rewriting history.
+/// or deleted. What changes is kept beside it, in the account's row:
+/// `balance` (always the sum of the account's ledger, updated in the same
+/// transaction as each entry) and `lots`, the points of each earning entry
+/// not yet spent or expired (their sum is the balance too), which is what
+/// makes expiry and "spend what expires first" possible without rewriting
+/// history. The lots live in the account row, not a table of their own, so
+/// a purchase writes one row fewer at a random place (see ``PointLot``).
 enum LoyaltyDatabase {
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -37,9 +39,12 @@ enum LoyaltyDatabase {
                     next_review_at REAL NOT NULL,
                     grace_used INTEGER NOT NULL DEFAULT 0,
                     referred_by TEXT,
-                    last_sequence INTEGER NOT NULL DEFAULT 0
+                    last_sequence INTEGER NOT NULL DEFAULT 0,
+                    lots BLOB NOT NULL DEFAULT x'',
+                    next_expiry_at REAL
                 ) WITHOUT ROWID;
                 CREATE INDEX account_by_tier ON account (tier);
+                CREATE INDEX account_by_expiry ON account (next_expiry_at) WHERE next_expiry_at IS NOT NULL;
                 CREATE TABLE ledger (
                     customer_id TEXT NOT NULL,
                     sequence INTEGER NOT NULL,
@@ -52,18 +57,11 @@ enum LoyaltyDatabase {
                     reference TEXT NOT NULL,
                     description TEXT NOT NULL,
                     program_version INTEGER NOT NULL,
+                    qualifying INTEGER NOT NULL DEFAULT 0,
+                    counts_at REAL,
                     PRIMARY KEY (customer_id, sequence)
                 ) WITHOUT ROWID;
                 CREATE INDEX ledger_by_time ON ledger (at);
-                CREATE TABLE lot (
-                    customer_id TEXT NOT NULL,
-                    sequence INTEGER NOT NULL,
-                    remaining INTEGER NOT NULL CHECK (remaining > 0),
-                    available_at REAL NOT NULL,
-                    expires_at REAL NOT NULL,
-                    PRIMARY KEY (customer_id, sequence)
-                ) WITHOUT ROWID;
-                CREATE INDEX lot_by_expiry ON lot (expires_at);
                 CREATE TABLE purchase (
                     order_id TEXT PRIMARY KEY NOT NULL,
                     customer_id TEXT NOT NULL,
@@ -81,7 +79,6 @@ enum LoyaltyDatabase {
                     response BLOB NOT NULL,
                     CHECK (refunded <= amount)
                 ) WITHOUT ROWID;
-                CREATE INDEX purchase_by_customer ON purchase (customer_id, purchased_at);
                 CREATE TABLE refund (
                     order_id TEXT NOT NULL,
                     refund_id TEXT NOT NULL,

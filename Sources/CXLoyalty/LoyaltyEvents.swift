@@ -13,11 +13,19 @@ struct LoyaltyEvents {
     static let journeyMethod = "/cx.journey.v1.Journey/RecordLoyaltyEvent"
 
     let destinations: Set<CXServiceName>
+    /// When the call that causes the events began.
+    let now: Date
 
-    /// Event ids are the account, its ledger sequence and a suffix: unique,
-    /// and the same in every run of a write that group commit repeats.
-    static func eventID(_ customerID: String, _ sequence: Int64, _ suffix: String) -> String {
-        "loyalty:\(customerID):\(sequence):\(suffix)"
+    /// Event ids are the call's time, the account, its ledger sequence and a
+    /// suffix: unique, and the same in every run of a write that group
+    /// commit repeats. The time comes first so that the outbox's unique
+    /// index on event ids grows at its end instead of at a random page per
+    /// event (customer ids are random): that halves the pages a purchase
+    /// dirties in that index.
+    func eventID(_ customerID: String, _ sequence: Int64, _ suffix: String) -> String {
+        let milliseconds = UInt64(max(0, now.timeIntervalSince1970 * 1_000))
+        let stamp = String(milliseconds, radix: 16)
+        return "loyalty:\(String(repeating: "0", count: max(0, 12 - stamp.count)))\(stamp):\(customerID):\(sequence):\(suffix)"
     }
 
     /// Pushes the traits loyalty owns (the whole set, so a late event never
@@ -26,7 +34,7 @@ struct LoyaltyEvents {
         guard destinations.contains(.profiles) else { return }
         var request = Cx_Profiles_V1_UpdateTraitsRequest()
         request.customerID = account.customerID
-        request.eventID = Self.eventID(account.customerID, account.lastSequence, suffix)
+        request.eventID = eventID(account.customerID, account.lastSequence, suffix)
         request.source = "loyalty"
         request.occurredAt = .init(date: at)
         request.traits.tier = account.tier
@@ -47,7 +55,7 @@ struct LoyaltyEvents {
     func journey(_ db: Database, _ account: AccountRecord, suffix: String, _ event: Cx_Loyalty_V1_LoyaltyEvent) throws {
         guard destinations.contains(.journey) else { return }
         var event = event
-        event.eventID = Self.eventID(account.customerID, account.lastSequence, suffix)
+        event.eventID = eventID(account.customerID, account.lastSequence, suffix)
         event.customerID = account.customerID
         try enqueue(db, .journey, method: Self.journeyMethod, id: event.eventID, key: account.customerID, event)
     }

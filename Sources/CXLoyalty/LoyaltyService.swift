@@ -25,7 +25,7 @@ public final class LoyaltyService: Sendable {
     ///     by default); one left out is never told.
     ///   - clock: the time every rule and timestamp uses (tests move it).
     public static func open(
-        directory: URL, options: StoreOptions = StoreOptions(), destinations: Set<CXServiceName> = [.profiles, .journey],
+        directory: URL, options: StoreOptions = LoyaltyService.storeOptions, destinations: Set<CXServiceName> = [.profiles, .journey],
         clock: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> LoyaltyService {
         let store = try Store(directory: directory, name: "loyalty", migrator: LoyaltyDatabase.migrator, options: options)
@@ -73,6 +73,14 @@ public final class LoyaltyService: Sendable {
         router.register(L.listTierDecisions) { try await self.listTierDecisions($0, $1) }
         router.register(L.expirePoints) { try await self.expirePoints($0, $1) }
         router.register(L.getReport) { try await self.getReport($0, $1) }
+    }
+
+    /// The store's options unless the caller gives others. Every purchase
+    /// touches a few rows at random places (its account, its ledger, its
+    /// outbox rows by customer), so each dirties a few pages whatever their
+    /// size: 1 KiB pages write a quarter of the bytes of SQLite's 4 KiB.
+    public static var storeOptions: StoreOptions {
+        StoreOptions(pageSize: 1_024)
     }
 
     static func generateID(prefix: String) -> String {

@@ -143,7 +143,7 @@ struct LoyaltyHarness {
             (
                 try Int64.fetchOne(db, sql: "SELECT balance FROM account WHERE customer_id = ?", arguments: [id]) ?? -1,
                 try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(points), 0) FROM ledger WHERE customer_id = ?", arguments: [id]) ?? -1,
-                try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(remaining), 0) FROM lot WHERE customer_id = ?", arguments: [id]) ?? -1,
+                try AccountRecord.load(db, id)?.lots.reduce(0) { $0 + $1.points } ?? -1,
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger WHERE customer_id = ? AND balance_after < 0", arguments: [id]) ?? -1
             )
         }

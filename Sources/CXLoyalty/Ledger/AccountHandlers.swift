@@ -6,7 +6,8 @@ import Foundation
 import GRDB
 
 extension LoyaltyService {
-    var events: LoyaltyEvents { LoyaltyEvents(destinations: destinations) }
+    /// The events of a call that runs at `now`.
+    func events(at now: Date) -> LoyaltyEvents { LoyaltyEvents(destinations: destinations, now: now) }
 
     func enroll(_ request: Cx_Loyalty_V1_EnrollRequest, _ context: ServerContext) async throws -> Cx_Loyalty_V1_EnrollResponse {
         let id = request.customerID
@@ -15,7 +16,7 @@ extension LoyaltyService {
         let key = try RequestCheck.idempotencyKey(request.idempotencyKey, context)
         let now = clock()
         let programs = self.programs
-        let events = self.events
+        let events = self.events(at: now)
         return try await store.idempotentWrite("loyalty.Enroll", key: key, request: request) { db in
             let program = try programs.program(db)
             let currency = request.currency.isEmpty ? program.earnRates[0].currency : request.currency

@@ -6,21 +6,27 @@ import GRDB
 /// the progress to the next tier.
 enum AccountView {
     /// Purchase points (before multipliers) earned in the window ending
-    /// `now`, net of refunds.
+    /// `now`, net of refunds: read from the account's own ledger rows, which
+    /// lie together in the table, so no index of purchases by customer has
+    /// to be kept up to date on every purchase.
     static func qualifyingPoints(_ db: Database, _ customerID: String, program: Cx_Loyalty_V1_Program, now: Date) throws -> Int64 {
         let start = ProgramRules.adding(months: -Int(program.qualificationWindowMonths), to: now)
         return try Int64.fetchOne(
             db.cachedStatement(
                 sql: """
-                    SELECT COALESCE(SUM(qualifying - qualifying_reversed), 0) FROM purchase
-                    WHERE customer_id = ? AND purchased_at >= ?
+                    SELECT COALESCE(SUM(qualifying), 0) FROM ledger
+                    WHERE customer_id = ? AND counts_at >= ?
                     """),
             arguments: [customerID, start.timeIntervalSince1970]) ?? 0
     }
 
-    static func make(_ db: Database, _ record: AccountRecord, program: Cx_Loyalty_V1_Program, now: Date) throws -> Cx_Loyalty_V1_Account {
-        let balances = try Ledger.balances(db, record.customerID, now: now)
-        let qualifying = try qualifyingPoints(db, record.customerID, program: program, now: now)
+    /// - Parameter qualifying: the account's qualifying points at `now` when
+    ///   the caller has them already (a purchase's tier check read them).
+    static func make(_ db: Database, _ record: AccountRecord, program: Cx_Loyalty_V1_Program, now: Date, qualifying known: Int64? = nil)
+        throws -> Cx_Loyalty_V1_Account
+    {
+        let balances = Ledger.balances(record, now: now)
+        let qualifying = try known ?? qualifyingPoints(db, record.customerID, program: program, now: now)
         var account = Cx_Loyalty_V1_Account()
         account.customerID = record.customerID
         account.tier = record.tier

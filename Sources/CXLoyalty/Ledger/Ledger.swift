@@ -21,13 +21,20 @@ struct AccountRecord: Sendable, Equatable {
     var referredBy: String?
     /// The last ledger entry's sequence.
     var lastSequence: Int64
+    /// Unspent, unexpired-or-not-yet-swept points, soonest expiry first.
+    var lots: [PointLot] = []
+    /// `next_expiry_at` as read, so an update rewrites its index entry only when it moved.
+    var storedNextExpiry: Double? = nil
+
+    /// The soonest expiry of any lot: what ExpirePoints looks accounts up by.
+    var nextExpiry: Double? { lots.first.map { $0.expiresAt.timeIntervalSince1970 } }
 
     static func load(_ db: Database, _ id: String) throws -> AccountRecord? {
         guard let row = try Row.fetchOne(
             db.cachedStatement(
                 sql: """
                     SELECT tier, balance, currency, lifetime_spend, purchase_count, last_purchase_at, enrolled_at,
-                           tier_since, next_review_at, grace_used, referred_by, last_sequence
+                           tier_since, next_review_at, grace_used, referred_by, last_sequence, lots, next_expiry_at
                     FROM account WHERE customer_id = ?
                     """),
             arguments: [id])
@@ -45,7 +52,9 @@ struct AccountRecord: Sendable, Equatable {
             nextReviewAt: Date(timeIntervalSince1970: try row.decode(Double.self, atIndex: 8)),
             graceUsed: try row.decode(Int32.self, atIndex: 9),
             referredBy: row[10],
-            lastSequence: try row.decode(Int64.self, atIndex: 11))
+            lastSequence: try row.decode(Int64.self, atIndex: 11),
+            lots: try PointLot.decode(try row.decode(Data.self, atIndex: 12), account: id),
+            storedNextExpiry: row[13])
     }
 
     /// The account, or NOT_FOUND naming the customer.
@@ -58,37 +67,89 @@ struct AccountRecord: Sendable, Equatable {
         try db.cachedStatement(
             sql: """
                 INSERT INTO account (customer_id, tier, balance, currency, lifetime_spend, purchase_count, last_purchase_at,
-                    enrolled_at, tier_since, next_review_at, grace_used, referred_by, last_sequence)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    enrolled_at, tier_since, next_review_at, grace_used, referred_by, last_sequence, lots, next_expiry_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             customerID, tier, balance, currency, lifetimeSpend, purchaseCount, lastPurchaseAt?.timeIntervalSince1970,
             enrolledAt.timeIntervalSince1970, tierSince.timeIntervalSince1970, nextReviewAt.timeIntervalSince1970,
-            graceUsed, referredBy, lastSequence,
+            graceUsed, referredBy, lastSequence, PointLot.encode(lots), nextExpiry,
         ])
     }
 
-    func update(_ db: Database) throws {
+    /// Saves the account. `next_expiry_at` (indexed) is written only when
+    /// it moved, which a purchase's lot, expiring last, seldom makes it do.
+    mutating func update(_ db: Database) throws {
         try db.cachedStatement(
             sql: """
                 UPDATE account SET tier = ?, balance = ?, lifetime_spend = ?, purchase_count = ?, last_purchase_at = ?,
-                    tier_since = ?, next_review_at = ?, grace_used = ?, referred_by = ?, last_sequence = ?
+                    tier_since = ?, next_review_at = ?, grace_used = ?, referred_by = ?, last_sequence = ?, lots = ?
                 WHERE customer_id = ?
                 """
         ).execute(arguments: [
             tier, balance, lifetimeSpend, purchaseCount, lastPurchaseAt?.timeIntervalSince1970, tierSince.timeIntervalSince1970,
-            nextReviewAt.timeIntervalSince1970, graceUsed, referredBy, lastSequence, customerID,
+            nextReviewAt.timeIntervalSince1970, graceUsed, referredBy, lastSequence, PointLot.encode(lots), customerID,
         ])
+        let next = nextExpiry
+        if next != storedNextExpiry {
+            try db.cachedStatement(sql: "UPDATE account SET next_expiry_at = ? WHERE customer_id = ?").execute(arguments: [next, customerID])
+            storedNextExpiry = next
+        }
     }
 }
 
 /// A piece of points with one availability and expiry: an unspent part of
 /// an earning entry, or what a redemption took from one.
+///
+/// An account's lots are stored in its row as 32 bytes each (sequence,
+/// points, and the two dates as the bits of their seconds since 1970, all
+/// little-endian): an account holds at most the lots of its last
+/// `expiry_months`, and reading or rewriting a few hundred bytes with the
+/// row costs less than a table of lots with an index, whose rows each
+/// purchase would insert at a random place.
 struct PointLot: Sendable, Equatable {
     var sequence: Int64
     var points: Int64
     var availableAt: Date
     var expiresAt: Date
+
+    static let encodedSize = 32
+
+    static func encode(_ lots: [PointLot]) -> Data {
+        var data = Data(capacity: lots.count * encodedSize)
+        for lot in lots {
+            for value in [
+                UInt64(bitPattern: lot.sequence), UInt64(bitPattern: lot.points), lot.availableAt.timeIntervalSince1970.bitPattern,
+                lot.expiresAt.timeIntervalSince1970.bitPattern,
+            ] {
+                withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
+            }
+        }
+        return data
+    }
+
+    static func decode(_ data: Data, account: String) throws -> [PointLot] {
+        guard data.count % encodedSize == 0 else {
+            throw StoreError.corruptBody(table: "account", key: account, reason: "lots are \(data.count) bytes, not a multiple of \(encodedSize)")
+        }
+        let bytes = [UInt8](data)
+        func word(_ offset: Int) -> UInt64 {
+            var value: UInt64 = 0
+            for index in 0..<8 { value |= UInt64(bytes[offset + index]) << (8 * index) }
+            return value
+        }
+        return stride(from: 0, to: bytes.count, by: encodedSize).map { offset in
+            PointLot(
+                sequence: Int64(bitPattern: word(offset)), points: Int64(bitPattern: word(offset + 8)),
+                availableAt: Date(timeIntervalSince1970: Double(bitPattern: word(offset + 16))),
+                expiresAt: Date(timeIntervalSince1970: Double(bitPattern: word(offset + 24))))
+        }
+    }
+
+    /// Soonest expiry first; among equals, the oldest entry.
+    static func soonestFirst(_ a: PointLot, _ b: PointLot) -> Bool {
+        (a.expiresAt, a.sequence) < (b.expiresAt, b.sequence)
+    }
 }
 
 /// What an account can spend now, what is waiting, and what expires soon.
@@ -102,7 +163,8 @@ struct Balances: Sendable, Equatable {
 /// The append-only ledger and the lots beside it. Every function runs in
 /// the caller's write transaction and keeps two equalities true:
 /// `account.balance == SUM(ledger.points)` and
-/// `account.balance == SUM(lot.remaining)`.
+/// `account.balance == SUM(account.lots.points)`; the caller saves the
+/// account (``AccountRecord/update(_:)``) before the transaction ends.
 enum Ledger {
     typealias Kind = Cx_Loyalty_V1_LedgerEntry.Kind
 
@@ -116,6 +178,11 @@ enum Ledger {
         var reference: String
         var description: String
         var programVersion: Int64
+        /// Purchase points (before multipliers) this entry adds to the
+        /// tier qualification, counted at `countsAt` (the purchase's time,
+        /// also for its refunds).
+        var qualifying: Int64 = 0
+        var countsAt: Date? = nil
     }
 
     /// Appends `entry`, moves the balance, and (for a positive entry with
@@ -132,42 +199,28 @@ enum Ledger {
         try db.cachedStatement(
             sql: """
                 INSERT INTO ledger (customer_id, sequence, kind, points, balance_after, at, available_at, expires_at,
-                    reference, description, program_version)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    reference, description, program_version, qualifying, counts_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             account.customerID, account.lastSequence, entry.kind.rawValue, entry.points, balance, entry.at.timeIntervalSince1970,
             entry.availableAt?.timeIntervalSince1970, entry.expiresAt?.timeIntervalSince1970, entry.reference,
-            entry.description, entry.programVersion,
+            entry.description, entry.programVersion, entry.qualifying, entry.countsAt?.timeIntervalSince1970,
         ])
         if entry.points > 0, let availableAt = entry.availableAt, let expiresAt = entry.expiresAt {
-            try db.cachedStatement(
-                sql: "INSERT INTO lot (customer_id, sequence, remaining, available_at, expires_at) VALUES (?, ?, ?, ?, ?)"
-            ).execute(arguments: [
-                account.customerID, account.lastSequence, entry.points, availableAt.timeIntervalSince1970, expiresAt.timeIntervalSince1970,
-            ])
+            let lot = PointLot(sequence: account.lastSequence, points: entry.points, availableAt: availableAt, expiresAt: expiresAt)
+            let index = account.lots.firstIndex { PointLot.soonestFirst(lot, $0) } ?? account.lots.count
+            account.lots.insert(lot, at: index)
+        } else if entry.points > 0 {
+            throw RPCError(code: .internal, message: "a positive ledger entry for \(account.customerID) has no dates")
         }
         return account.lastSequence
     }
 
-    /// The account's lots, soonest expiry first.
-    static func lots(_ db: Database, _ customerID: String) throws -> [PointLot] {
-        try Row.fetchAll(
-            db.cachedStatement(
-                sql: "SELECT sequence, remaining, available_at, expires_at FROM lot WHERE customer_id = ? ORDER BY expires_at, sequence"),
-            arguments: [customerID]
-        ).map { row in
-            PointLot(
-                sequence: try row.decode(Int64.self, atIndex: 0), points: try row.decode(Int64.self, atIndex: 1),
-                availableAt: Date(timeIntervalSince1970: try row.decode(Double.self, atIndex: 2)),
-                expiresAt: Date(timeIntervalSince1970: try row.decode(Double.self, atIndex: 3)))
-        }
-    }
-
-    static func balances(_ db: Database, _ customerID: String, now: Date) throws -> Balances {
+    static func balances(_ account: AccountRecord, now: Date) -> Balances {
         var balances = Balances()
         let soon = now.addingTimeInterval(30 * 86_400)
-        for lot in try lots(db, customerID) where lot.expiresAt > now {
+        for lot in account.lots where lot.expiresAt > now {
             if lot.availableAt <= now { balances.spendable += lot.points } else { balances.pending += lot.points }
             if lot.expiresAt <= soon { balances.expiringSoon += lot.points }
             balances.nextExpiry = min(balances.nextExpiry ?? lot.expiresAt, lot.expiresAt)
@@ -179,17 +232,15 @@ enum Ledger {
     /// points expired.
     @discardableResult
     static func expireDue(_ db: Database, _ account: inout AccountRecord, now: Date, programVersion: Int64) throws -> Int64 {
-        let expired = try lots(db, account.customerID).filter { $0.expiresAt <= now }
-        guard !expired.isEmpty else { return 0 }
+        guard let first = account.lots.first, first.expiresAt <= now else { return 0 }
+        let expired = account.lots.filter { $0.expiresAt <= now }
+        account.lots.removeAll { $0.expiresAt <= now }
         let total = expired.reduce(0) { $0 + $1.points }
-        let delete = try db.cachedStatement(sql: "DELETE FROM lot WHERE customer_id = ? AND sequence = ?")
-        for lot in expired { try delete.execute(arguments: [account.customerID, lot.sequence]) }
-        let first = expired.map(\.expiresAt).min()!
         try append(
             db, &account,
             Entry(
                 kind: .expiry, points: -total, at: now, reference: "expiry",
-                description: "\(ProgramRules.grouped(total)) points expired (the first on \(ProgramRules.day(first)))",
+                description: "\(ProgramRules.grouped(total)) points expired (the first on \(ProgramRules.day(first.expiresAt)))",
                 programVersion: programVersion))
         return total
     }
@@ -205,31 +256,28 @@ enum Ledger {
 
     /// Takes up to `points` from the account's lots, soonest expiry first,
     /// and returns the pieces taken (the caller appends the ledger entry).
-    static func take(_ db: Database, _ customerID: String, points: Int64, from source: Source, now: Date) throws -> [PointLot] {
-        var lots = try lots(db, customerID).filter { $0.expiresAt > now }
+    static func take(_ account: inout AccountRecord, points: Int64, from source: Source, now: Date) -> [PointLot] {
+        let live = account.lots.indices.filter { account.lots[$0].expiresAt > now }
+        let order: [Int]
         switch source {
         case .spendable:
-            lots = lots.filter { $0.availableAt <= now }
+            order = live.filter { account.lots[$0].availableAt <= now }
         case .refund(let orderLot):
-            let own = lots.filter { $0.sequence == orderLot }
-            let available = lots.filter { $0.sequence != orderLot && $0.availableAt <= now }
-            let pending = lots.filter { $0.sequence != orderLot && $0.availableAt > now }
-            lots = own + available + pending
+            let own = live.filter { account.lots[$0].sequence == orderLot }
+            let available = live.filter { account.lots[$0].sequence != orderLot && account.lots[$0].availableAt <= now }
+            let pending = live.filter { account.lots[$0].sequence != orderLot && account.lots[$0].availableAt > now }
+            order = own + available + pending
         }
         var left = points
         var taken: [PointLot] = []
-        let update = try db.cachedStatement(sql: "UPDATE lot SET remaining = ? WHERE customer_id = ? AND sequence = ?")
-        let delete = try db.cachedStatement(sql: "DELETE FROM lot WHERE customer_id = ? AND sequence = ?")
-        for lot in lots where left > 0 {
+        for index in order where left > 0 {
+            let lot = account.lots[index]
             let piece = min(lot.points, left)
             left -= piece
-            if piece == lot.points {
-                try delete.execute(arguments: [customerID, lot.sequence])
-            } else {
-                try update.execute(arguments: [lot.points - piece, customerID, lot.sequence])
-            }
+            account.lots[index].points -= piece
             taken.append(PointLot(sequence: lot.sequence, points: piece, availableAt: lot.availableAt, expiresAt: lot.expiresAt))
         }
+        account.lots.removeAll { $0.points == 0 }
         return taken
     }
 }

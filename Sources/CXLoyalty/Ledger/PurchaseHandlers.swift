@@ -57,7 +57,7 @@ extension LoyaltyService {
         }
         let fingerprint = try Idempotency.fingerprint(of: request)
         let programs = self.programs
-        let events = self.events
+        let events = self.events(at: now)
         return try await store.write { db in
             if let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT fingerprint, response FROM purchase WHERE order_id = ?"), arguments: [request.orderID])
@@ -97,7 +97,7 @@ extension LoyaltyService {
                 Ledger.Entry(
                     kind: .purchase, points: points, at: now, availableAt: availableAt, expiresAt: expiresAt, reference: request.orderID,
                     description: "order \(request.orderID): \(ProgramRules.grouped(request.amount.minorUnits)) \(currency) minor units\(multiplier)",
-                    programVersion: program.version))
+                    programVersion: program.version, qualifying: base, countsAt: purchasedAt))
             let firstPurchase = account.purchaseCount == 0
             account.purchaseCount += 1
             account.lifetimeSpend += request.amount.minorUnits
@@ -106,17 +106,6 @@ extension LoyaltyService {
             var response = Cx_Loyalty_V1_RecordPurchaseResponse()
             response.points = points
             response.availableAt = .init(date: availableAt)
-            // The purchase row goes in before the tier check, which counts it.
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO purchase (order_id, customer_id, fingerprint, amount, currency, points, qualifying, lot_sequence,
-                        purchased_at, tier, response)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, x'')
-                    """
-            ).execute(arguments: [
-                request.orderID, id, fingerprint, request.amount.minorUnits, currency, points, base, lot,
-                purchasedAt.timeIntervalSince1970, tier.name,
-            ])
             var journey = Cx_Loyalty_V1_LoyaltyEvent()
             journey.kind = firstPurchase ? .firstPurchase : .purchase
             journey.occurredAt = .init(date: purchasedAt)
@@ -129,13 +118,22 @@ extension LoyaltyService {
             if firstPurchase {
                 response.bonusPoints += try Self.firstPurchaseBonuses(db, &account, program: program, now: now, events: events)
             }
+            // The ledger entry above counts in the qualifying points the tier check reads.
             let (decision, _) = try TierPolicy.evaluate(db, &account, program: program, now: now, events: events)
             if decision.outcome == .up { response.newTier = decision.toTier }
             try account.update(db)
             try events.traits(db, account, at: now)
-            response.account = try AccountView.make(db, account, program: program, now: now)
-            try db.cachedStatement(sql: "UPDATE purchase SET response = ? WHERE order_id = ?")
-                .execute(arguments: [try RecordBody(response), request.orderID])
+            response.account = try AccountView.make(db, account, program: program, now: now, qualifying: decision.qualifyingPoints)
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO purchase (order_id, customer_id, fingerprint, amount, currency, points, qualifying, lot_sequence,
+                        purchased_at, tier, response)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                request.orderID, id, fingerprint, request.amount.minorUnits, currency, points, base, lot,
+                purchasedAt.timeIntervalSince1970, tier.name, try RecordBody(raw: response),
+            ])
             return response
         }
     }
@@ -210,7 +208,7 @@ extension LoyaltyService {
         let now = clock()
         let fingerprint = try Idempotency.fingerprint(of: request)
         let programs = self.programs
-        let events = self.events
+        let events = self.events(at: now)
         return try await store.write { db in
             if let row = try Row.fetchOne(
                 db, sql: "SELECT fingerprint, response FROM refund WHERE order_id = ? AND refund_id = ?",
@@ -223,7 +221,8 @@ extension LoyaltyService {
             guard let order = try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT customer_id, amount, currency, refunded, points, qualifying, points_reversed, qualifying_reversed, lot_sequence
+                    SELECT customer_id, amount, currency, refunded, points, qualifying, points_reversed, qualifying_reversed, lot_sequence,
+                        purchased_at
                     FROM purchase WHERE order_id = ?
                     """,
                 arguments: [request.orderID]),
@@ -267,8 +266,8 @@ extension LoyaltyService {
             let clawback = share(try order.decode(Int64.self, forColumn: "points")) - (try order.decode(Int64.self, forColumn: "points_reversed"))
             let qualifying = share(try order.decode(Int64.self, forColumn: "qualifying"))
                 - (try order.decode(Int64.self, forColumn: "qualifying_reversed"))
-            let taken = try Ledger.take(
-                db, id, points: clawback, from: .refund(orderLot: try order.decode(Int64.self, forColumn: "lot_sequence")), now: now
+            let taken = Ledger.take(
+                &account, points: clawback, from: .refund(orderLot: try order.decode(Int64.self, forColumn: "lot_sequence")), now: now
             ).reduce(0) { $0 + $1.points }
             let shortfall = clawback - taken
             try Ledger.append(
@@ -277,7 +276,8 @@ extension LoyaltyService {
                     kind: .refund, points: -taken, at: now, reference: request.orderID,
                     description: "refund \(request.refundID) of order \(request.orderID): \(ProgramRules.grouped(refund)) \(currency) minor units"
                         + (shortfall > 0 ? "; \(ProgramRules.grouped(shortfall)) points had already been spent" : ""),
-                    programVersion: program.version))
+                    programVersion: program.version, qualifying: -qualifying,
+                    countsAt: Date(timeIntervalSince1970: try order.decode(Double.self, forColumn: "purchased_at"))))
             try db.execute(
                 sql: """
                     UPDATE purchase SET refunded = refunded + ?, points_reversed = points_reversed + ?,
@@ -371,7 +371,7 @@ extension LoyaltyService {
         let key = try RequestCheck.idempotencyKey(request.idempotencyKey, context)
         let now = clock()
         let programs = self.programs
-        let events = self.events
+        let events = self.events(at: now)
         return try await store.idempotentWrite("loyalty.Refer", key: key, request: request) { db in
             let referrer = try AccountRecord.require(db, request.referrerID)
             var referee = try AccountRecord.require(db, request.refereeID)

@@ -183,7 +183,7 @@ extension LoyaltyService {
         let key = try RequestCheck.requiredIdempotencyKey(request.idempotencyKey, context)
         let now = clock()
         let programs = self.programs
-        let events = self.events
+        let events = self.events(at: now)
         return try await store.idempotentWrite("loyalty.Redeem", key: key, request: request) { db in
             var account = try AccountRecord.require(db, id)
             var reward = try Self.reward(db, request.rewardID)
@@ -207,7 +207,7 @@ extension LoyaltyService {
                     code: .failedPrecondition, message: "reward \(RequestCheck.quoted(reward.id)) is out of stock", reason: "OUT_OF_STOCK")
             }
             try Ledger.expireDue(db, &account, now: now, programVersion: program.version)
-            let balances = try Ledger.balances(db, id, now: now)
+            let balances = Ledger.balances(account, now: now)
             guard balances.spendable >= reward.costPoints else {
                 let pending = balances.pending > 0 ? " (\(ProgramRules.grouped(balances.pending)) more are pending)" : ""
                 throw RPCError(
@@ -216,7 +216,7 @@ extension LoyaltyService {
                         + "reward \(RequestCheck.quoted(reward.id)) costs \(ProgramRules.grouped(reward.costPoints))",
                     reason: "INSUFFICIENT_POINTS")
             }
-            let pieces = try Ledger.take(db, id, points: reward.costPoints, from: .spendable, now: now)
+            let pieces = Ledger.take(&account, points: reward.costPoints, from: .spendable, now: now)
             var redemption = Cx_Loyalty_V1_Redemption()
             redemption.id = Self.generateID(prefix: "d-")
             redemption.customerID = id

@@ -15,7 +15,7 @@ extension LoyaltyService {
     {
         let now = clock()
         let programs = self.programs
-        let events = self.events
+        let events = self.events(at: now)
         if !request.customerID.isEmpty {
             let id = request.customerID
             try RequestCheck.id(id, field: "customer_id")
@@ -44,7 +44,7 @@ extension LoyaltyService {
     /// page at most). Returns the last id when more may follow.
     func evaluateTiersPage(after: String, size: Int, now: Date) async throws -> (Cx_Loyalty_V1_EvaluateTiersResponse, last: String?) {
         let programs = self.programs
-        let events = self.events
+        let events = self.events(at: now)
         return try await store.writeAlone { db in
             let program = try programs.program(db)
             var response = Cx_Loyalty_V1_EvaluateTiersResponse()
@@ -137,12 +137,12 @@ extension LoyaltyService {
             var response = Cx_Loyalty_V1_ExpirePointsResponse()
             // Accounts still holding points past expiry when the page starts, this page included.
             response.totalAccounts = try Int64.fetchOne(
-                db, sql: "SELECT COUNT(DISTINCT customer_id) FROM lot WHERE expires_at <= ? AND customer_id > ?",
+                db, sql: "SELECT COUNT(*) FROM account WHERE next_expiry_at <= ? AND customer_id > ?",
                 arguments: [now.timeIntervalSince1970, after]) ?? 0
             // Only accounts holding a lot past its expiry need a visit.
             let ids = try String.fetchAll(
                 db,
-                sql: "SELECT DISTINCT customer_id FROM lot WHERE expires_at <= ? AND customer_id > ? ORDER BY customer_id LIMIT ?",
+                sql: "SELECT customer_id FROM account WHERE next_expiry_at <= ? AND customer_id > ? ORDER BY customer_id LIMIT ?",
                 arguments: [now.timeIntervalSince1970, after, size])
             for id in ids {
                 var account = try AccountRecord.require(db, id)
