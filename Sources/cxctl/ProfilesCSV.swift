@@ -57,7 +57,7 @@ enum ProfilesCSV {
             if name.hasPrefix("attributes.") {
                 let key = String(name.dropFirst("attributes.".count))
                 guard isAttributeKey(key) else {
-                    throw profilesBadInput(
+                    throw badInput(
                         "\(file): column \(index + 1) of the header (line \(header.line)), \"\(cell)\": \"\(key)\" is not an "
                             + "attribute key (1 to 64 of a-z, 0-9 and _, starting with a letter)")
                 }
@@ -65,12 +65,12 @@ enum ProfilesCSV {
             } else if let known = ProfilesCSVColumn.fixed.first(where: { $0.header == name.lowercased() }) {
                 column = known
             } else {
-                throw profilesBadInput(
+                throw badInput(
                     "\(file): unknown column \"\(cell)\" (column \(index + 1) of the header, line \(header.line)); "
                         + "the columns are \(ProfilesCSVColumn.knownNames). Nothing was imported.")
             }
             guard !columns.contains(column) else {
-                throw profilesBadInput("\(file): column \"\(column.header)\" appears twice in the header (line \(header.line))")
+                throw badInput("\(file): column \"\(column.header)\" appears twice in the header (line \(header.line))")
             }
             columns.append(column)
         }
@@ -234,7 +234,7 @@ struct ProfilesCSVFile {
 
     init(path: String) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw profilesBadInput("\(path): cannot be opened for reading")
+            throw badInput("\(path): cannot be opened for reading")
         }
         self.path = path
         self.handle = handle
@@ -255,14 +255,14 @@ struct ProfilesCSVFile {
             do {
                 return try reader.finish()
             } catch {
-                throw profilesBadInput("\(path): \(error)")
+                throw badInput("\(path): \(error)")
             }
         }
         hasher.update(chunk)
         do {
             return try reader.feed(chunk)
         } catch {
-            throw profilesBadInput("\(path): \(error)")
+            throw badInput("\(path): \(error)")
         }
     }
 }

@@ -245,12 +245,12 @@ extension ProfilesCustomersCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             var request = Cx_Profiles_V1_GetCustomerRequest()
             request.customerID = id
             let response = try await session.call(Cx_Profiles_V1_Customers.getCustomer, request)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(response) }
+            if output.format == .json { return try printMessageJSON(response) }
             print(ProfilesView.customer(response.customer).render())
         }
     }
@@ -304,10 +304,10 @@ extension ProfilesCustomersCommand {
 
         func run() async throws {
             let request = try makeRequest()
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             let response = try await session.call(Cx_Profiles_V1_Customers.createCustomer, request)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(response) }
+            if output.format == .json { return try printMessageJSON(response) }
             print(ProfilesView.customer(response.customer).render())
         }
     }
@@ -389,10 +389,10 @@ extension ProfilesCustomersCommand {
 
         func run() async throws {
             let request = try makeRequest()
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             let response = try await session.call(Cx_Profiles_V1_Customers.updateCustomer, request)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(response) }
+            if output.format == .json { return try printMessageJSON(response) }
             print(ProfilesView.customer(response.customer).render())
         }
     }
@@ -426,7 +426,7 @@ extension ProfilesCustomersCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             if !yes {
                 try profilesConfirm(
                     "Erase customer \(id) for good? Their personal data will be deleted and cannot be brought back.")
@@ -436,7 +436,7 @@ extension ProfilesCustomersCommand {
             request.idempotencyKey = idempotencyKey ?? ""
             let response = try await session.call(Cx_Profiles_V1_Customers.deleteCustomer, request)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(response) }
+            if output.format == .json { return try printMessageJSON(response) }
             let when = response.hasErasedAt ? " at \(ProfilesFormat.time(response.erasedAt))" : ""
             print("erased customer \(response.customerID)\(when)")
         }
@@ -457,16 +457,16 @@ extension ProfilesCustomersCommand {
                   cxctl profiles customers list --all --json
                 """)
 
-        @OptionGroup var page: ProfilesPageOptions
+        @OptionGroup var page: PageOptions
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             let request = Cx_Profiles_V1_ListCustomersRequest()
             let result = try await session.pages(Cx_Profiles_V1_Customers.listCustomers, request, page)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(result) }
+            if output.format == .json { return try printMessageJSON(result) }
             print(result.customers.isEmpty ? "(no customers)" : ProfilesView.customers(result.customers).render())
             page.hint(next: result.nextPageToken, format: output.format)
         }
@@ -494,18 +494,18 @@ extension ProfilesCustomersCommand {
         @Option(help: "Which fields to look at.")
         var field: ProfilesSearchFieldArgument = .all
 
-        @OptionGroup var page: ProfilesPageOptions
+        @OptionGroup var page: PageOptions
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             var request = Cx_Profiles_V1_SearchCustomersRequest()
             request.query = query
             request.field = field.proto
             let result = try await session.pages(Cx_Profiles_V1_Customers.searchCustomers, request, page)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(result) }
+            if output.format == .json { return try printMessageJSON(result) }
             print(result.customers.isEmpty ? "(no customer matches)" : ProfilesView.customers(result.customers).render())
             page.hint(next: result.nextPageToken, format: output.format)
         }

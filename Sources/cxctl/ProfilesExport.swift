@@ -49,7 +49,7 @@ struct ProfilesExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         // Errors go to standard error only: standard output may be the export.
-        let session = try ProfilesSession(connection, format: .table)
+        let session = try ServiceSession(.profiles, connection, format: .table)
         let partial = output.map { $0 + ".partial" }
         let sink = try partial.map { try ProfilesTextSink(path: $0) } ?? ProfilesTextSink()
         var finished = false
@@ -57,7 +57,7 @@ struct ProfilesExportCommand: AsyncParsableCommand {
             // An export that stopped half way leaves no file behind.
             if !finished, let partial { try? FileManager.default.removeItem(atPath: partial) }
         }
-        let progress = profilesStderrIsTerminal
+        let progress = stderrIsTerminal
         var count = 0
         var request = Cx_Profiles_V1_ListCustomersRequest()
         request.pageSize = 1000
@@ -67,10 +67,10 @@ struct ProfilesExportCommand: AsyncParsableCommand {
             repeat {
                 let page = try await session.call(Cx_Profiles_V1_Customers.listCustomers, request)
                 for customer in page.customers {
-                    try sink.write(profilesJSONLine(customer) + "\n")
+                    try sink.write(messageJSONLine(customer) + "\n")
                 }
                 count += page.customers.count
-                if progress { profilesStderr("\r\u{1B}[K\(count) customers") }
+                if progress { writeStderr("\r\u{1B}[K\(count) customers") }
                 request.pageToken = page.nextPageToken
             } while !request.pageToken.isEmpty
 
@@ -85,7 +85,7 @@ struct ProfilesExportCommand: AsyncParsableCommand {
                     try spool.append(customer)
                 }
                 count += page.customers.count
-                if progress { profilesStderr("\r\u{1B}[K\(count) customers") }
+                if progress { writeStderr("\r\u{1B}[K\(count) customers") }
                 request.pageToken = page.nextPageToken
             } while !request.pageToken.isEmpty
             let columns = ProfilesCSVColumn.fixed + keys.sorted().map { ProfilesCSVColumn.attribute($0) }
@@ -98,12 +98,12 @@ struct ProfilesExportCommand: AsyncParsableCommand {
         await session.close()
         try sink.close()
         finished = true
-        if progress { profilesStderr("\r\u{1B}[K") }
+        if progress { writeStderr("\r\u{1B}[K") }
         if let output, let partial {
             guard rename(partial, output) == 0 else {
                 throw ProfilesFileError("\(output): cannot be replaced; the complete export is in \(partial)")
             }
-            profilesStderr("exported \(count) customers to \(output)\n")
+            writeStderr("exported \(count) customers to \(output)\n")
         }
     }
 }

@@ -9,6 +9,11 @@ enum ProfilesFormat {
     /// is shown with two.
     static let exponents: [String: Int] = ["IRR": 2, "USD": 2, "EUR": 2, "GBP": 2, "JPY": 0]
 
+    /// Decimal places of `currency`'s minor unit: 2 for IRR and USD, 0 for JPY.
+    static func exponent(of currency: String) -> Int {
+        exponents[currency.uppercased()] ?? 2
+    }
+
     /// "1,234.50 USD", "500 JPY"; "-" for no amount.
     static func money(_ money: Cx_Common_V1_Money?) -> String {
         guard let money else { return "-" }
@@ -17,7 +22,7 @@ enum ProfilesFormat {
 
     /// `minorUnits` of `currency` in major units, with the currency.
     static func amount(_ minorUnits: Int64, currency: String) -> String {
-        let exponent = exponents[currency.uppercased()] ?? 2
+        let exponent = Self.exponent(of: currency)
         var divisor: UInt64 = 1
         for _ in 0..<exponent { divisor *= 10 }
         let magnitude = minorUnits.magnitude

@@ -86,18 +86,18 @@ struct ProfilesImportCommand: AsyncParsableCommand {
             }
         }
         guard let columns = header else {
-            throw profilesBadInput(
+            throw badInput(
                 "\(file): the file is empty; its first row must name the columns (\(ProfilesCSVColumn.knownNames))")
         }
 
-        let session = try ProfilesSession(connection, format: format)
+        let session = try ServiceSession(.profiles, connection, format: format)
         let rejectsFile = try rejects.map { try ProfilesTextSink(path: $0) }
         try rejectsFile?.write(CSVWriter.line(["line", "field", "code", "message"]))
         let importer = ProfilesImporter(
             file: file, columns: columns, totalRows: rows,
             keyPrefix: "cxctl-import-v1-\(scan.hasher.fingerprint())-\(batchSize)-",
             batchSize: batchSize, session: session, rejectsFile: rejectsFile,
-            keepAllRejects: format == .json, showProgress: profilesStderrIsTerminal)
+            keepAllRejects: format == .json, showProgress: stderrIsTerminal)
         try await importer.importRows()
         await session.close()
         try rejectsFile?.close()
@@ -165,7 +165,7 @@ final class ProfilesImporter {
     let totalRows: Int
     let keyPrefix: String
     let batchSize: Int
-    let session: ProfilesSession
+    let session: ServiceSession
     let rejectsFile: ProfilesTextSink?
     let keepAllRejects: Bool
     let showProgress: Bool
@@ -182,7 +182,7 @@ final class ProfilesImporter {
 
     init(
         file: String, columns: [ProfilesCSVColumn], totalRows: Int, keyPrefix: String, batchSize: Int,
-        session: ProfilesSession, rejectsFile: ProfilesTextSink?, keepAllRejects: Bool, showProgress: Bool
+        session: ServiceSession, rejectsFile: ProfilesTextSink?, keepAllRejects: Bool, showProgress: Bool
     ) {
         self.file = file
         self.columns = columns
@@ -289,7 +289,7 @@ final class ProfilesImporter {
         } while attempts < 4 && (failure.code == .unavailable || failure.code == .deadlineExceeded)
         clearProgress()
         let done = rowsRead - pending.count
-        profilesStderr(
+        writeStderr(
             "cxctl: the import of \(file) stopped after \(done) of \(totalRows) rows: \(created) created, "
                 + "\(rejected) rejected so far. Running the same command again is safe: the batches already applied "
                 + "are answered from the service's record, not applied twice.\n")
@@ -328,10 +328,10 @@ final class ProfilesImporter {
         let seconds = profilesSeconds(ContinuousClock.now - started)
         let rate = seconds > 0 ? Int(Double(done) / seconds) : 0
         let percent = totalRows > 0 ? min(100, done * 100 / totalRows) : 100
-        profilesStderr("\r\u{1B}[K\(done) / \(totalRows) rows (\(percent)%), \(rate) rows/s")
+        writeStderr("\r\u{1B}[K\(done) / \(totalRows) rows (\(percent)%), \(rate) rows/s")
     }
 
     private func clearProgress() {
-        if showProgress { profilesStderr("\r\u{1B}[K") }
+        if showProgress { writeStderr("\r\u{1B}[K") }
     }
 }

@@ -166,10 +166,10 @@ extension ProfilesPersonasCommand {
             var request = Cx_Profiles_V1_DefinePersonaRequest()
             request.persona = persona
             request.idempotencyKey = idempotencyKey ?? ""
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             let response = try await session.call(Cx_Profiles_V1_Personas.definePersona, request)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(response) }
+            if output.format == .json { return try printMessageJSON(response) }
             print(ProfilesView.persona(response.persona).render())
         }
     }
@@ -184,16 +184,16 @@ extension ProfilesPersonasCommand {
                   cxctl profiles personas list --json
                 """)
 
-        @OptionGroup var page: ProfilesPageOptions
+        @OptionGroup var page: PageOptions
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             let request = Cx_Profiles_V1_ListPersonasRequest()
             let result = try await session.pages(Cx_Profiles_V1_Personas.listPersonas, request, page)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(result) }
+            if output.format == .json { return try printMessageJSON(result) }
             print(result.personas.isEmpty ? "(no personas)" : ProfilesView.personas(result.personas).render())
             page.hint(next: result.nextPageToken, format: output.format)
         }
@@ -218,13 +218,13 @@ extension ProfilesPersonasCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             var request = Cx_Profiles_V1_DeletePersonaRequest()
             request.personaID = id
             request.idempotencyKey = idempotencyKey ?? ""
             let response = try await session.call(Cx_Profiles_V1_Personas.deletePersona, request)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(response) }
+            if output.format == .json { return try printMessageJSON(response) }
             let when = response.hasDeletedAt ? " at \(ProfilesFormat.time(response.deletedAt))" : ""
             print("deleted persona \(response.personaID)\(when)")
         }
@@ -256,13 +256,13 @@ extension ProfilesPersonasCommand {
         }
 
         func run() async throws {
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             var request = Cx_Profiles_V1_MatchPersonaRequest()
             request.customerID = customerID
             if let minScore { request.minScore = minScore }
             let response = try await session.call(Cx_Profiles_V1_Personas.matchPersona, request)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(response) }
+            if output.format == .json { return try printMessageJSON(response) }
             guard response.hasBest else {
                 print("no personas are defined")
                 return
@@ -307,12 +307,12 @@ extension ProfilesPersonasCommand {
         }
 
         func run() async throws {
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             var request = Cx_Profiles_V1_PersonaDistributionRequest()
             if let minScore { request.minScore = minScore }
             let response = try await session.call(Cx_Profiles_V1_Personas.personaDistribution, request)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(response) }
+            if output.format == .json { return try printMessageJSON(response) }
             var table = Table("PERSONA", "NAME", "CUSTOMERS", "SHARE")
             for share in response.personas {
                 table.append([share.personaID, ProfilesFormat.text(share.personaName), "\(share.count)", ProfilesFormat.share(share.share)])

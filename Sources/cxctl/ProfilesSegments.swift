@@ -78,10 +78,10 @@ extension ProfilesSegmentsCommand {
             var request = Cx_Profiles_V1_DefineSegmentRequest()
             request.segment = segment
             request.idempotencyKey = idempotencyKey ?? ""
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             let response = try await session.call(Cx_Profiles_V1_Segments.defineSegment, request)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(response) }
+            if output.format == .json { return try printMessageJSON(response) }
             print(ProfilesView.segment(response.segment).render())
         }
     }
@@ -99,16 +99,16 @@ extension ProfilesSegmentsCommand {
                   cxctl profiles segments list --all --json
                 """)
 
-        @OptionGroup var page: ProfilesPageOptions
+        @OptionGroup var page: PageOptions
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             let request = Cx_Profiles_V1_ListSegmentsRequest()
             let result = try await session.pages(Cx_Profiles_V1_Segments.listSegments, request, page)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(result) }
+            if output.format == .json { return try printMessageJSON(result) }
             print(result.segments.isEmpty ? "(no segments)" : ProfilesView.segments(result.segments).render())
             page.hint(next: result.nextPageToken, format: output.format)
         }
@@ -130,12 +130,12 @@ extension ProfilesSegmentsCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             var request = Cx_Profiles_V1_GetSegmentRequest()
             request.segmentID = id
             let response = try await session.call(Cx_Profiles_V1_Segments.getSegment, request)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(response) }
+            if output.format == .json { return try printMessageJSON(response) }
             print(ProfilesView.segment(response.segment).render())
         }
     }
@@ -203,10 +203,10 @@ extension ProfilesSegmentsCommand {
             request.updateMask = mask
             request.expectedVersion = expectedVersion ?? 0
             request.idempotencyKey = idempotencyKey ?? ""
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             let response = try await session.call(Cx_Profiles_V1_Segments.updateSegment, request)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(response) }
+            if output.format == .json { return try printMessageJSON(response) }
             print(ProfilesView.segment(response.segment).render())
         }
     }
@@ -230,13 +230,13 @@ extension ProfilesSegmentsCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             var request = Cx_Profiles_V1_DeleteSegmentRequest()
             request.segmentID = id
             request.idempotencyKey = idempotencyKey ?? ""
             let response = try await session.call(Cx_Profiles_V1_Segments.deleteSegment, request)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(response) }
+            if output.format == .json { return try printMessageJSON(response) }
             let when = response.hasDeletedAt ? " at \(ProfilesFormat.time(response.deletedAt))" : ""
             print("deleted segment \(response.segmentID)\(when)")
         }
@@ -258,12 +258,12 @@ extension ProfilesSegmentsCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             var request = Cx_Profiles_V1_CountSegmentRequest()
             request.segmentID = id
             let response = try await session.call(Cx_Profiles_V1_Segments.countSegment, request)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(response) }
+            if output.format == .json { return try printMessageJSON(response) }
             var table = Table("SEGMENT", "MEMBERS", "EVALUATED")
             table.append([id, "\(response.count)", ProfilesFormat.time(response.hasEvaluatedAt ? response.evaluatedAt : nil)])
             print(table.render())
@@ -289,18 +289,18 @@ extension ProfilesSegmentsCommand {
         @Flag(help: "Show the members' profiles, not just their ids.")
         var customers = false
 
-        @OptionGroup var page: ProfilesPageOptions
+        @OptionGroup var page: PageOptions
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             var request = Cx_Profiles_V1_SegmentMembersRequest()
             request.segmentID = id
             request.view = customers ? .customers : .ids
             let result = try await session.pages(Cx_Profiles_V1_Segments.segmentMembers, request, page)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(result) }
+            if output.format == .json { return try printMessageJSON(result) }
             if customers {
                 print(result.customers.isEmpty ? "(no members)" : ProfilesView.customers(result.customers).render())
             } else if result.customerIds.isEmpty {
@@ -330,12 +330,12 @@ extension ProfilesSegmentsCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             var request = Cx_Profiles_V1_CustomerSegmentsRequest()
             request.customerID = customerID
             let response = try await session.call(Cx_Profiles_V1_Segments.customerSegments, request)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(response) }
+            if output.format == .json { return try printMessageJSON(response) }
             if response.segments.isEmpty {
                 print("(customer \(customerID) is in no segment)")
                 return
@@ -372,14 +372,14 @@ extension ProfilesSegmentsCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             var request = Cx_Profiles_V1_ValidateRuleRequest()
             request.rule = profilesRuleText(rule)
             request.countMembers = count
             let response = try await session.call(Cx_Profiles_V1_Segments.validateRule, request)
             await session.close()
             if output.format == .json {
-                try printProfilesJSON(response)
+                try printMessageJSON(response)
             } else if response.ok {
                 print(response.hasMemberCount ? "ok: \(response.memberCount) customers match now" : "ok")
             } else {

@@ -80,13 +80,13 @@ extension ProfilesValueCommand {
         }
 
         func run() async throws {
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             var request = Cx_Profiles_V1_CustomerValueRequest()
             request.customerID = id
             request.windowDays = Int32(windowDays ?? 0)
             let response = try await session.call(Cx_Profiles_V1_Value.customerValue, request)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(response) }
+            if output.format == .json { return try printMessageJSON(response) }
             let valued = response.customer
             let days = windowDays ?? 90
             var table = Table("FIELD", "VALUE")
@@ -133,13 +133,13 @@ extension ProfilesValueCommand {
         }
 
         func run() async throws {
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             var request = Cx_Profiles_V1_ParetoReportRequest()
             request.topPercent = Int32(topPercent)
             request.currency = currency?.uppercased() ?? ""
             let response = try await session.call(Cx_Profiles_V1_Value.paretoReport, request)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(response) }
+            if output.format == .json { return try printMessageJSON(response) }
             let topSpend = ProfilesFormat.money(response.hasTopSpend ? response.topSpend : nil)
             let totalSpend = ProfilesFormat.money(response.hasTotalSpend ? response.totalSpend : nil)
             var table = Table("MEASURE", "VALUE")
@@ -188,14 +188,14 @@ extension ProfilesValueCommand {
         }
 
         func run() async throws {
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             var request = Cx_Profiles_V1_TopCustomersRequest()
             request.limit = Int32(limit)
             request.ranking = by.proto
             request.currency = currency?.uppercased() ?? ""
             let response = try await session.call(Cx_Profiles_V1_Value.topCustomers, request)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(response) }
+            if output.format == .json { return try printMessageJSON(response) }
             print(response.customers.isEmpty ? "(no customer has a purchase yet)" : ProfilesView.valued(response.customers).render())
         }
     }
@@ -222,7 +222,7 @@ extension ProfilesValueCommand {
         @Option(help: ArgumentHelp("ISO 4217 code (default: the service's reporting currency).", valueName: "code"))
         var currency: String?
 
-        @OptionGroup var page: ProfilesPageOptions
+        @OptionGroup var page: PageOptions
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: OutputOptions
 
@@ -231,14 +231,14 @@ extension ProfilesValueCommand {
         }
 
         func run() async throws {
-            let session = try ProfilesSession(connection, format: output.format)
+            let session = try ServiceSession(.profiles, connection, format: output.format)
             var request = Cx_Profiles_V1_ValueMoversRequest()
             request.direction = direction == .rising ? .rising : .falling
             request.windowDays = Int32(windowDays ?? 0)
             request.currency = currency?.uppercased() ?? ""
             let result = try await session.pages(Cx_Profiles_V1_Value.valueMovers, request, page)
             await session.close()
-            if output.format == .json { return try printProfilesJSON(result) }
+            if output.format == .json { return try printMessageJSON(result) }
             if result.customers.isEmpty {
                 print(direction == .rising ? "(no customer's spending rises)" : "(no customer's spending falls)")
             } else {
