@@ -1,0 +1,161 @@
+import ArgumentParser
+import CXLoyalty
+import CXModel
+import CXStore
+import CXWire
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import Synchronization
+
+/// The loyalty service with many accounts, over loopback RPC: durable
+/// RecordPurchase calls per second and their latency, beside CXWire's Echo
+/// on the same server and client.
+struct LoyaltyBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loyalty",
+        abstract: "The loyalty service with --accounts enrolled: durable RecordPurchase calls/s and p99 at --level, beside CXWire echo.",
+        discussion: """
+            One process runs a real loyalty server on 127.0.0.1 (its store in a temporary \
+            directory, WAL, synchronous=FULL: a purchase is answered only once it is on disk) \
+            and its clients. In order:
+              1. enrolment: --accounts accounts through Enroll at --level.
+              2. CXWire's built-in Echo for --duration seconds at --level: the reference.
+              3. RecordPurchase for --duration seconds at --level: a random account, a new \
+            order id per call, 10 to 500 points' worth of IRR. Each purchase writes its ledger \
+            entry, lot, order row, account and two outbox events (profiles traits, journey), \
+            as in production; the outbox relay is not running, so the events stay queued.
+            Afterwards every account's balance is checked against the sum of its ledger.
+            """)
+
+    @Option(help: "Accounts to enroll.")
+    var accounts = 100_000
+
+    @Option(help: "Connections x calls in flight per connection.")
+    var level = "16x8"
+
+    @Option(help: "Seconds measured per run.")
+    var duration: Double = 10
+
+    @Option(help: "Seconds of warm-up before each measured window.")
+    var warmup: Double = 2
+
+    @Option(help: "Keep the store here instead of a temporary directory that is removed afterwards.")
+    var directory: String?
+
+    @Flag(help: "Write no outbox events (to see what telling profiles and journey costs).")
+    var noEvents = false
+
+    @Flag(help: "Print JSON lines instead of a table.")
+    var json = false
+
+    func validate() throws {
+        guard (1...10_000_000).contains(accounts) else { throw ValidationError("--accounts: \(accounts) must be 1 to 10000000") }
+        guard Concurrency(level) != nil else { throw ValidationError("--level: \"\(level)\" is not CONNECTIONSxINFLIGHT (at most 4096 calls in flight)") }
+        guard duration > 0, duration <= 600 else { throw ValidationError("--duration: \(duration) must be in (0, 600]") }
+        guard warmup >= 0, warmup <= 60 else { throw ValidationError("--warmup: \(warmup) must be in [0, 60]") }
+    }
+
+    func run() async throws {
+        let concurrency = Concurrency(level)!
+        let temporary = directory == nil
+        let root = directory.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("cx-bench-loyalty-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { if temporary { try? FileManager.default.removeItem(at: root) } }
+
+        var logger = Logger(label: "cx-bench")
+        logger.logLevel = .error
+        let service = try await LoyaltyService.open(directory: root, destinations: noEvents ? [] : [.profiles, .journey])
+        var router = RPCRouter()
+        service.register(into: &router)
+        let server = RPCServer(
+            configuration: RPCServerConfiguration(name: "loyalty", host: "127.0.0.1", port: 0), router: router, logger: logger)
+        try await server.start()
+        let port = server.localAddress!.port!
+        let report = Report(json: json)
+        if !json {
+            print("""
+                loyalty service, \(accounts) accounts, store in \(root.path) (WAL, synchronous=FULL), \
+                \(ProcessInfo.processInfo.activeProcessorCount) cores
+                """)
+            report.header()
+        }
+        let client = RPCClient(host: "127.0.0.1", port: port, configuration: RPCClientConfiguration(connections: concurrency.connections))
+
+        // 1. Enrolment.
+        let total = accounts
+        let cursor = NIOLockedValueBox(0)
+        let progress = json ? nil : ProgressLine(total: total, label: "enrolling")
+        let enrolStart = now()
+        let enrolled = try await ClosedLoop.run(concurrency: concurrency, window: Window(warmup: 0, duration: 3_600)) { _ in
+            let index = cursor.withLockedValue { value -> Int in
+                defer { value += 1 }
+                return value
+            }
+            guard index < total else { throw CancellationError() }
+            var request = Cx_Loyalty_V1_EnrollRequest()
+            request.customerID = Self.accountID(index)
+            _ = try await client.call(Cx_Loyalty_V1_Loyalty.enroll, request)
+            if index % 1_000 == 0 { progress?.show(index) }
+        }
+        progress?.finish()
+        let enrolSeconds = Double(now() - enrolStart) / 1e9
+        report.line(
+            "Enroll \(concurrency)", String(format: "%.0f accounts/s", Double(enrolled.calls) / enrolSeconds),
+            "\(enrolled.calls) enrolled, \(enrolled.errors) errors in \(String(format: "%.1f", enrolSeconds)) s", "-", met: nil)
+
+        // 2. Echo: the reference on the same server and client.
+        var echoRequest = Cx_Wire_V1_EchoRequest()
+        echoRequest.payload = Data(repeating: 0x61, count: 32)
+        let echo = echoRequest
+        let echoResult = try await ClosedLoop.run(concurrency: concurrency, window: Window(warmup: warmup, duration: duration)) { _ in
+            _ = try await client.call(Cx_Wire_V1_Echo.echo, echo)
+        }
+        report.line(
+            "Echo \(concurrency)", String(format: "%.0f calls/s", echoResult.callsPerSecond),
+            String(format: "p99 %.0f µs", echoResult.microseconds(atPercentile: 99)), "reference", met: nil)
+
+        // 3. Durable purchases.
+        let orders = Atomic<Int>(0)
+        let before = service.store.groupCommitStatistics
+        let purchases = try await ClosedLoop.run(concurrency: concurrency, window: Window(warmup: warmup, duration: duration)) { random in
+            var request = Cx_Loyalty_V1_RecordPurchaseRequest()
+            request.customerID = Self.accountID(Int(random.next() % UInt64(total)))
+            request.orderID = "bench-order-\(orders.add(1, ordering: .relaxed).newValue)"
+            request.amount.minorUnits = Int64(10 + random.next() % 490) * 100_000
+            request.amount.currency = "IRR"
+            request.channel = .web
+            _ = try await client.call(Cx_Loyalty_V1_Loyalty.recordPurchase, request)
+        }
+        let after = service.store.groupCommitStatistics
+        let batch = Double(after.operations - before.operations) / Double(max(1, after.transactions - before.transactions))
+        report.line(
+            "RecordPurchase \(concurrency)", String(format: "%.0f calls/s", purchases.callsPerSecond),
+            String(
+                format: "p50 %.0f µs, p99 %.0f µs, %.2f of Echo, %.0fx Open Loyalty's 1,200 req/s, %.0f purchases per commit, %llu errors",
+                purchases.microseconds(atPercentile: 50), purchases.microseconds(atPercentile: 99),
+                purchases.callsPerSecond / max(1, echoResult.callsPerSecond), purchases.callsPerSecond / 1_200, batch, purchases.errors),
+            "≥ 10000/s", met: purchases.callsPerSecond >= 10_000 && purchases.errors == 0)
+
+        // Every balance still equals its ledger.
+        let (unbalanced, ledgerRows) = try await service.store.read { db in
+            (
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COUNT(*) FROM account a
+                        WHERE a.balance <> (SELECT COALESCE(SUM(points), 0) FROM ledger l WHERE l.customer_id = a.customer_id)
+                        """) ?? -1,
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger") ?? -1
+            )
+        }
+        report.line(
+            "ledger check", "\(unbalanced) unbalanced", "\(ledgerRows) ledger entries over \(total) accounts", "0", met: unbalanced == 0)
+        await client.close()
+        server.close()
+        try service.store.close()
+    }
+
+    static func accountID(_ index: Int) -> String { "bench-\(index)" }
+}
