@@ -86,24 +86,55 @@ public enum Outbox {
         ])
     }
 
+    /// Replaces the per-key and due-time indexes with one per destination
+    /// in sequence order. Every event used to go into an index at a random
+    /// place (keys are customer ids); a service writing events for many
+    /// customers paid a random page per event at every commit. Rows of one
+    /// destination now sit in the index in the order they were written.
+    static func migrateByDestination(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("cxstore v3 outbox by destination") { db in
+            try db.execute(sql: """
+                DROP INDEX cx_outbox_by_key;
+                DROP INDEX cx_outbox_due;
+                CREATE INDEX cx_outbox_by_destination ON cx_outbox (destination, sequence);
+                """)
+        }
+    }
+
+    /// Pending events of one destination a round looks at, oldest first.
+    /// Past them, events wait until the ones ahead are delivered.
+    public static let dueWindow = 10_000
+
     /// Events due now, at most one per (destination, ordering key): the
     /// oldest, so a later event never overtakes an earlier one that is
-    /// still failing. Oldest first.
+    /// still failing. Oldest first. Per destination, the first
+    /// ``dueWindow`` pending events are considered.
     static func due(_ db: Database, now: Date, limit: Int) throws -> [PendingOutboxEvent] {
-        try Row.fetchAll(
-            db,
-            sql: """
-                SELECT o.* FROM cx_outbox o
-                WHERE o.sequence = (SELECT MIN(e.sequence) FROM cx_outbox e
-                                    WHERE e.destination = o.destination AND e.ordering_key = o.ordering_key)
-                  AND o.next_attempt_at <= ?
-                ORDER BY o.sequence
-                LIMIT ?
-                """,
-            arguments: [now.timeIntervalSince1970, limit]
-        ).map { row in
+        var chosen: [Int64] = []
+        for destination in try String.fetchAll(db, sql: "SELECT DISTINCT destination FROM cx_outbox") {
+            var seen = Set<String>()
+            var found = 0
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT sequence, ordering_key, next_attempt_at FROM cx_outbox
+                    WHERE destination = ? ORDER BY sequence LIMIT ?
+                    """,
+                arguments: [destination, dueWindow])
+            while found < limit, let row = try cursor.next() {
+                // The first event of a key is its oldest; later ones wait for it.
+                guard seen.insert(try row.decode(String.self, atIndex: 1)).inserted else { continue }
+                if try row.decode(Double.self, atIndex: 2) <= now.timeIntervalSince1970 {
+                    chosen.append(try row.decode(Int64.self, atIndex: 0))
+                    found += 1
+                }
+            }
+        }
+        chosen.sort()
+        let select = try db.cachedStatement(sql: "SELECT * FROM cx_outbox WHERE sequence = ?")
+        return try chosen.prefix(limit).compactMap { sequence in
+            guard let row = try Row.fetchOne(select, arguments: [sequence]) else { return nil }
             // decode(forColumn:) throws on a NULL or mistyped value, where subscripting would trap.
-            let sequence = try row.decode(Int64.self, forColumn: "sequence")
             let body = try row.decode(RecordBody.self, forColumn: "payload")
             return PendingOutboxEvent(
                 sequence: sequence,

@@ -121,7 +121,15 @@ public final class Store: Sendable {
             if cache > 0 { try db.execute(sql: "PRAGMA cache_size = -\(cache)") }
             switch options.checkpoint {
             case .inCommit(let pages): try db.execute(sql: "PRAGMA wal_autocheckpoint = \(max(1, pages))")
-            case .background: try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+            case .background:
+                // The background pass never finishes while commits keep
+                // coming (new frames arrive as it copies), and SQLite only
+                // starts the WAL over after a finished checkpoint: without
+                // this the WAL grows without end (650 MB in a minute of
+                // purchases) and every frame extends the file. So the writer
+                // still checkpoints now and then, and finds most pages
+                // already copied.
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192")
             }
         }
         try Self.storeMigrator.migrate(pool)
@@ -156,6 +164,7 @@ public final class Store: Sendable {
         migrator.registerMigration("cxstore v2 idempotency by age") { db in
             try db.execute(sql: "CREATE INDEX cx_idempotency_by_age ON cx_idempotency (created_at)")
         }
+        Outbox.migrateByDestination(&migrator)
         return migrator
     }()
 

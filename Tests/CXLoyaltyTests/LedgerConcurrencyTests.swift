@@ -54,11 +54,21 @@ final class LedgerConcurrencyTests: XCTestCase {
         do {
             switch mode {
             case 0:
-                async let a = body()
-                async let b = body()
-                let (first, second) = try await (a, b)
-                if first != second { mismatches.withLock { $0.append("\(what): concurrent retry differs") } }
-                return first
+                // Two at once. A refusal changes nothing and is not
+                // remembered, so one may be refused (no points yet) while the
+                // other, run later, succeeds: the success is the effect.
+                async let a = outcome(body)
+                async let b = outcome(body)
+                switch await (a, b) {
+                case (.success(let first), .success(let second)):
+                    if first != second { mismatches.withLock { $0.append("\(what): concurrent retry differs") } }
+                    return first
+                case (.success(let only), .failure(let error)), (.failure(let error), .success(let only)):
+                    try refusalOrThrow(error)
+                    return only
+                case (.failure(let error), .failure):
+                    throw error
+                }
             case 1:
                 let first = try await body()
                 let second = try await body()
@@ -73,6 +83,16 @@ final class LedgerConcurrencyTests: XCTestCase {
             mismatches.withLock { $0.append("\(what): \(error)") }
             return nil
         }
+    }
+
+    static func outcome<R: Sendable>(_ body: @Sendable () async throws -> R) async -> Result<R, any Error> {
+        do { return .success(try await body()) } catch { return .failure(error) }
+    }
+
+    /// Rethrows anything but a refusal (which changes nothing).
+    static func refusalOrThrow(_ error: any Error) throws {
+        if let error = error as? RPCError, error.code == .failedPrecondition || error.code == .invalidArgument { return }
+        throw error
     }
 
     /// One client's 30 random operations.

@@ -65,6 +65,30 @@ final class OutboxTests: XCTestCase {
         XCTAssertEqual(due.first?.attempts, 1)
     }
 
+    func testEachDestinationKeepsItsOwnOrderAndADownPeerHoldsUpNoOtherDestination() async throws {
+        let store = try openTestStore(directory)
+        try await store.write { db in
+            for (id, key, destination) in [
+                ("p1", "alice", "profiles"), ("j1", "alice", "journey"), ("p2", "alice", "profiles"),
+                ("j2", "bob", "journey"), ("j3", "alice", "journey"),
+            ] {
+                try Outbox.enqueue(db, Self.event(id, key: key, destination: destination))
+            }
+        }
+        var due = try await store.outboxDue()
+        XCTAssertEqual(due.map(\.event.eventID), ["p1", "j1", "j2"], "the oldest per (destination, key), oldest first")
+        let limited = try await store.outboxDue(limit: 2)
+        XCTAssertEqual(limited.map(\.event.eventID), ["p1", "j1"])
+
+        // Journey is down: its events wait; profiles' go on in order.
+        for event in due where event.event.destination == "journey" {
+            try await store.outboxFailed(sequence: event.sequence, error: "connection refused", retryAt: Date().addingTimeInterval(60))
+        }
+        try await store.outboxDelivered(sequence: due[0].sequence)
+        due = try await store.outboxDue()
+        XCTAssertEqual(due.map(\.event.eventID), ["p2"])
+    }
+
     func testTheOutboxSurvivesClosingAndReopening() async throws {
         do {
             let store = try openTestStore(directory)

@@ -144,7 +144,9 @@ final class StoreTests: XCTestCase {
         let count = try await countNotes(reopened)
         XCTAssertEqual(count, 1)
         let applied = try await reopened.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-        XCTAssertEqual(applied, ["cxstore v1 idempotency", "cxstore v1 outbox", "cxstore v2 idempotency by age", "test v1 notes"])
+        XCTAssertEqual(
+            applied,
+            ["cxstore v1 idempotency", "cxstore v1 outbox", "cxstore v2 idempotency by age", "cxstore v3 outbox by destination", "test v1 notes"])
     }
 }
 

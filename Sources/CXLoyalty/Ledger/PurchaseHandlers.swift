@@ -153,7 +153,8 @@ extension LoyaltyService {
         }
         guard program.bonuses.referral > 0,
             let referrerID = try String.fetchOne(
-                db, sql: "SELECT referrer_id FROM referral WHERE referee_id = ? AND rewarded_at IS NULL", arguments: [account.customerID])
+                db.cachedStatement(sql: "SELECT referrer_id FROM referral WHERE referee_id = ? AND rewarded_at IS NULL"),
+                arguments: [account.customerID])
         else { return earned }
         try db.execute(
             sql: "UPDATE referral SET rewarded_at = ? WHERE referee_id = ?", arguments: [now.timeIntervalSince1970, account.customerID])
