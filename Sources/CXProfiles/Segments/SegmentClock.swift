@@ -1,3 +1,4 @@
+import CXService
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -6,31 +7,14 @@ import ServiceLifecycle
 /// `interval` it re-evaluates the memberships whose flip time has come.
 /// No nightly rescan: the flip times are an index.
 public struct SegmentClock: Service {
-    private let service: ProfilesService
-    private let interval: Duration
-    private let logger: Logger
+    private let periodic: PeriodicService
 
     public init(service: ProfilesService, interval: Duration = .seconds(1), logger: Logger) {
-        self.service = service
-        self.interval = interval
-        self.logger = logger
+        periodic = PeriodicService(name: "segment clock", interval: interval, logger: logger) {
+            let handled = try await service.processDueSegmentFlips()
+            if handled > 0 { logger.debug("segment memberships re-evaluated", metadata: ["count": "\(handled)"]) }
+        }
     }
 
-    public func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                while !Task.isCancelled {
-                    do {
-                        let handled = try await service.processDueSegmentFlips()
-                        if handled > 0 { logger.debug("segment memberships re-evaluated", metadata: ["count": "\(handled)"]) }
-                    } catch is CancellationError {
-                        throw CancellationError()
-                    } catch {
-                        logger.error("segment clock failed; will try again", metadata: ["error": "\(error)"])
-                    }
-                    try await Task.sleep(for: interval)
-                }
-            }
-        } catch is CancellationError {}
-    }
+    public func run() async throws { try await periodic.run() }
 }
