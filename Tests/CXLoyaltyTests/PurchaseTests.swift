@@ -94,9 +94,18 @@ final class PurchaseTests: XCTestCase {
         let value4 = try await h.account("c-1").purchaseCount
         XCTAssertEqual(value4, 0)
 
-        // A currency the program stops earning in.
+        // A currency the program stops earning in. UpdateProgram refuses that
+        // while an account keeps its spend in it (CURRENCY_IN_USE), so only a
+        // store made before that check holds such a program: write it directly.
         try await h.enroll("c-usd", currency: "USD")
-        _ = try await h.updateProgram { $0.earnRates.removeAll { $0.currency == "USD" } }
+        try await h.service.store.write { db in
+            var program = try h.service.programs.program(db)
+            program.version += 1
+            program.earnRates.removeAll { $0.currency == "USD" }
+            try db.execute(
+                sql: "INSERT INTO program (version, effective_at, body) VALUES (?, ?, ?)",
+                arguments: [program.version, h.clock.now.timeIntervalSince1970, try RecordBody(program)])
+        }
         await assertRPCError(.failedPrecondition, reason: "NO_EARN_RATE") {
             try await h.purchase("c-usd", order: "U-1", minorUnits: 1_000, currency: "USD")
         }

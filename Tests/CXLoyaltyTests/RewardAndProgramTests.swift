@@ -145,6 +145,57 @@ final class RewardAndProgramTests: XCTestCase {
         try await h.assertBalanced("c-1")
     }
 
+    func testARewardWhoseTierLeftTheProgramIsForTheTopTierOnly() async throws {
+        let h = try await startSimple()
+        defer { Task { await h.stop() } }
+        let lounge = try await h.createReward("Lounge", cost: 10, minTier: "gold")
+        _ = try await h.updateProgram { $0.tiers.removeAll { $0.name == "gold" } }
+        try await h.enroll("top")
+        try await h.purchase("top", order: "T-1", minorUnits: irr(points: 20_000))
+        try await h.enroll("mid")
+        try await h.purchase("mid", order: "M-1", minorUnits: irr(points: 6_000))
+        let tiers = (try await h.account("top").tier, try await h.account("mid").tier)
+        XCTAssertEqual(tiers.0, "platinum")
+        XCTAssertEqual(tiers.1, "silver")
+        func list(_ tier: String) async throws -> [String] {
+            try await h.client.call(L.listRewards, .with { $0.eligibleTier = tier }).rewards.map(\.id)
+        }
+        let platinumSees = try await list("platinum")
+        XCTAssertEqual(platinumSees, [lounge.id], "listed for the top tier")
+        let silverSees = try await list("silver")
+        XCTAssertEqual(silverSees, [], "and no one below it")
+        await assertRPCError(.failedPrecondition, reason: "TIER_TOO_LOW", messageContains: "for platinum only") {
+            try await h.redeem("mid", reward: lounge.id, key: "k1")
+        }
+        let redeemed = try await h.redeem("top", reward: lounge.id, key: "k2")
+        XCTAssertEqual(redeemed.redemption.points, 10, "the top tier redeems what ListRewards offers it")
+        try await h.assertBalanced("top")
+    }
+
+    func testAProgramMustKeepTheEarnRateOfEveryCurrencyInUse() async throws {
+        let h = try await LoyaltyHarness.start()
+        defer { Task { await h.stop() } }
+        try await h.enroll("c-irr")
+        try await h.enroll("c-usd-1", currency: "USD")
+        try await h.enroll("c-usd-2", currency: "USD")
+        var withoutUSD = try await h.program()
+        withoutUSD.earnRates.removeAll { $0.currency == "USD" }
+        await assertRPCError(.failedPrecondition, reason: "CURRENCY_IN_USE", messageContains: "USD") {
+            try await h.client.call(L.updateProgram, .with { $0.program = withoutUSD })
+        }
+        await assertRPCError(.failedPrecondition, reason: "CURRENCY_IN_USE", messageContains: "2 accounts") {
+            try await h.client.call(L.simulateProgram, .with { $0.program = withoutUSD })
+        }
+        let unchanged = try await h.program()
+        XCTAssertEqual(unchanged.version, 1, "a refused program changes nothing")
+        try await h.purchase("c-usd-1", order: "U-1", minorUnits: 1_000, currency: "USD")
+
+        // A currency no account uses may go.
+        let withoutEUR = try await h.updateProgram { $0.earnRates.removeAll { $0.currency == "EUR" } }
+        XCTAssertEqual(withoutEUR.version, 2)
+        XCTAssertEqual(withoutEUR.earnRates.map(\.currency), ["IRR", "USD"])
+    }
+
     func testProgramVersionsAndTheirBadInput() async throws {
         let h = try await LoyaltyHarness.start()
         defer { Task { await h.stop() } }
@@ -234,6 +285,29 @@ final class RewardAndProgramTests: XCTestCase {
         await assertRPCError(.invalidArgument, field: "program.tiers") {
             try await h.client.call(L.simulateProgram, .with { $0.program.tiers = [] })
         }
+    }
+
+    func testSimulationRecountsQualifyingPointsWithTheProposedRates() async throws {
+        let h = try await startSimple()
+        defer { Task { await h.stop() } }
+        try await h.enroll("a")
+        try await h.purchase("a", order: "A-1", minorUnits: irr(points: 800))
+        try await h.refund("a", order: "A-1", refund: "R-1", minorUnits: irr(points: 200))
+        try await h.enroll("old")
+        try await h.purchase("old", order: "O-1", minorUnits: irr(points: 1_500), at: h.clock.now.addingTimeInterval(-90 * 86_400))
+        let tiers = (try await h.account("a").tier, try await h.account("old").tier)
+        XCTAssertEqual(tiers.0, "bronze", "600 qualifying points")
+        XCTAssertEqual(tiers.1, "silver")
+        var proposed = try await h.program()
+        proposed.earnRates[0].pointsPerUnit = 2  // a's 600 net becomes 1,200: silver
+        proposed.qualificationWindowMonths = 2  // old's purchase leaves the window
+        let result = try await h.client.call(L.simulateProgram, .with { $0.program = proposed })
+        XCTAssertEqual(result.accountsUp, 1, "a moves up on the proposed rate alone")
+        XCTAssertEqual(result.accountsDown, 1)
+        XCTAssertEqual(result.accountsUnchanged, 0)
+        XCTAssertEqual(result.proposedMembers.map(\.members), [1, 1, 0, 0])
+        XCTAssertEqual(result.pointsIssuedCurrent, 600 + 1_500)
+        XCTAssertEqual(result.pointsIssuedProposed, 1_200 * 125 / 100, "a's net at 2 points per unit, at silver")
     }
 
     func testReportCountsMembersLiabilityRedemptionsAndMovements() async throws {

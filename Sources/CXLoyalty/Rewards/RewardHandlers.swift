@@ -37,6 +37,13 @@ extension LoyaltyService {
         }
     }
 
+    /// The index of the lowest tier of `program` that may redeem `reward`
+    /// (ListRewards and Redeem agree): 0 for every tier; the top tier when
+    /// its min_tier is no longer a tier of the program.
+    static func tierIndexNeeded(_ reward: Cx_Loyalty_V1_Reward, in program: Cx_Loyalty_V1_Program) -> Int {
+        reward.minTier.isEmpty ? 0 : ProgramRules.tierIndex(named: reward.minTier, in: program) ?? program.tiers.count - 1
+    }
+
     static func reward(_ db: Database, _ id: String) throws -> Cx_Loyalty_V1_Reward {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT body FROM reward WHERE id = ?"), arguments: [id]) else {
             throw LoyaltyErrors.rewardNotFound(id)
@@ -98,9 +105,7 @@ extension LoyaltyService {
                 last = id
                 let reward = try LoyaltyDatabase.decodeBody(row, Cx_Loyalty_V1_Reward.self, table: "reward", key: id)
                 if reward.retired, !request.includeRetired { continue }
-                // A reward whose tier left the program is offered to no one below the top.
-                let needs = reward.minTier.isEmpty ? 0 : ProgramRules.tierIndex(named: reward.minTier, in: program) ?? program.tiers.count - 1
-                if needs > limit { continue }
+                if Self.tierIndexNeeded(reward, in: program) > limit { continue }
                 found.append(reward)
             }
             return (found, last)
@@ -193,12 +198,16 @@ extension LoyaltyService {
                     code: .failedPrecondition, message: "reward \(RequestCheck.quoted(reward.id)) is retired", reason: "REWARD_RETIRED")
             }
             if !reward.minTier.isEmpty {
-                let needs = ProgramRules.tierIndex(named: reward.minTier, in: program) ?? program.tiers.count
+                let needs = Self.tierIndexNeeded(reward, in: program)
                 let has = ProgramRules.tierIndex(named: account.tier, in: program) ?? 0
                 guard has >= needs else {
+                    let whom =
+                        ProgramRules.tierIndex(named: reward.minTier, in: program) == nil
+                        ? "\(program.tiers[needs].name) only (its tier \(reward.minTier) is no longer in the program)"
+                        : "\(reward.minTier) and above"
                     throw RPCError(
                         code: .failedPrecondition,
-                        message: "reward \(RequestCheck.quoted(reward.id)) is for \(reward.minTier) and above; \(id) is \(account.tier)",
+                        message: "reward \(RequestCheck.quoted(reward.id)) is for \(whom); \(id) is \(account.tier)",
                         reason: "TIER_TOO_LOW")
                 }
             }

@@ -58,7 +58,7 @@ public enum CXMethods {
     ]
 
     /// FNV-1a 64 over the .proto files this was generated from.
-    public static let protoSpecFingerprint: UInt64 = 0x0b7b3146112d9d07
+    public static let protoSpecFingerprint: UInt64 = 0x00320237b72c0dee
 }
 
 /// The methods of `cx.loyalty.v1.Loyalty`.

@@ -219,9 +219,13 @@ public nonisolated struct Cx_Loyalty_V1_Program: Sendable {
   /// 1..60; default 12.
   public var qualificationWindowMonths: Int32 = 0
 
-  /// How purchases earn points, one rate per accepted currency; a purchase
-  /// in a currency with no rate is INVALID_ARGUMENT. 1..50 rates, one per
-  /// currency. Default: IRR, 1 point per 100,000 minor units (1,000 rials);
+  /// How purchases earn points, one rate per accepted currency: accounts
+  /// enrol in one of them (Account.currency), and a purchase is in its
+  /// account's currency. 1..50 rates, one per currency. Every currency an
+  /// account keeps its spend in must keep its rate: UpdateProgram (and
+  /// SimulateProgram) refuse a program without it with FAILED_PRECONDITION,
+  /// reason CURRENCY_IN_USE, naming the currency and how many accounts use
+  /// it. Default: IRR, 1 point per 100,000 minor units (1,000 rials);
   /// USD and EUR, 1 point per 100 minor units.
   public var earnRates: [Cx_Loyalty_V1_EarnRate] = []
 
@@ -564,7 +568,9 @@ public nonisolated struct Cx_Loyalty_V1_SimulateProgramResponse: Sendable {
   // methods supported on all messages.
 
   /// Members whose tier, evaluated now by the proposed program's thresholds,
-  /// would be higher than today.
+  /// would be higher than today. Qualifying points are recounted from the
+  /// purchases in the proposed window at the proposed earn rates (what is
+  /// left of each after refunds).
   public var accountsUp: Int64 = 0
 
   public var accountsDown: Int64 = 0
@@ -1255,7 +1261,10 @@ public nonisolated struct Cx_Loyalty_V1_Reward: Sendable {
   public mutating func clearStock() {self._stock = nil}
 
   /// The lowest tier that may redeem it; empty = every tier. Must be a tier
-  /// of the program in force.
+  /// of the program in force when set. When a later program no longer has
+  /// that tier, the reward is for the top tier only: ListRewards offers it
+  /// to the highest tier alone, and Redeem lets only that tier redeem it
+  /// (below it, FAILED_PRECONDITION, reason TIER_TOO_LOW).
   public var minTier: String = String()
 
   /// Output only.
@@ -1771,6 +1780,10 @@ public nonisolated struct Cx_Loyalty_V1_ExpirePointsResponse: Sendable {
 
   public var evaluated: Int64 = 0
 
+  /// Accounts still holding expired points when this page began, this page
+  /// included: it shrinks page by page as pages sweep them, so a run's
+  /// total is what earlier pages evaluated plus the latest page's
+  /// total_accounts (cxctl adds the pages up so). 1 for one account.
   public var totalAccounts: Int64 = 0
 
   public var nextPageToken: String = String()
@@ -1858,8 +1871,12 @@ public nonisolated struct Cx_Loyalty_V1_GetReportResponse: Sendable {
 
   public var totalMembers: Int64 = 0
 
-  /// Points not yet spent or expired (spendable + pending), and their money
-  /// value per currency (EarnRate.point_value_minor_units).
+  /// Points not yet spent or written off by an EXPIRE entry (spendable +
+  /// pending), and their money value per currency
+  /// (EarnRate.point_value_minor_units). Both include points past their
+  /// expiry that the expiry batch has not swept yet: cx-loyalty runs it
+  /// hourly (--batch-interval), ExpirePoints sweeps at once, and the next
+  /// write to an account sweeps that account.
   public var outstandingPoints: Int64 = 0
 
   public var liability: [Cx_Common_V1_Money] = []
