@@ -99,8 +99,11 @@ public struct OutboxRelay: Service {
                     timeout: .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000),
                     metadata: ["idempotency-key": event.eventID]))
         } catch {
-            let delay = backoff(afterFailures: pending.attempts + 1)
-            logger.warning("outbox delivery failed; will retry", metadata: [
+            let delay = retryDelay(after: error, failures: pending.attempts + 1)
+            // A peer that does not serve the method (yet: an older version,
+            // or a service still to come) is said once, then quietly.
+            let unserved = (error as? RPCError)?.code == .unimplemented
+            logger.log(level: unserved && pending.attempts > 0 ? .debug : .warning, "outbox delivery failed; will retry", metadata: [
                 "event_id": "\(event.eventID)", "destination": "\(event.destination)", "method": "\(event.method)",
                 "attempt": "\(pending.attempts + 1)", "retry_in": "\(delay)", "error": "\(error)",
             ])
@@ -115,6 +118,15 @@ public struct OutboxRelay: Service {
             // Delivered but not marked: it goes again, and the receiver dedupes it.
             logger.error("outbox event delivered but not marked", metadata: ["event_id": "\(event.eventID)", "error": "\(error)"])
         }
+    }
+
+    /// How long to wait after `failures` failed attempts, the last with
+    /// `error`. A peer answering UNIMPLEMENTED does not serve the method
+    /// yet, and no retry soon will change that: it is tried at the longest
+    /// interval, and the event waits for it, never dropped.
+    func retryDelay(after error: any Error, failures: Int) -> Duration {
+        if (error as? RPCError)?.code == .unimplemented { return options.maxBackoff }
+        return backoff(afterFailures: failures)
     }
 
     func backoff(afterFailures failures: Int) -> Duration {

@@ -110,6 +110,10 @@ final class OutboxRelayTests: XCTestCase {
         XCTAssertEqual(relay.backoff(afterFailures: 4), .milliseconds(800))
         XCTAssertEqual(relay.backoff(afterFailures: 5), .seconds(1))
         XCTAssertEqual(relay.backoff(afterFailures: 60), .seconds(1))
+        XCTAssertEqual(
+            relay.retryDelay(after: RPCError(code: .unimplemented, message: "no such method"), failures: 1), .seconds(1),
+            "a peer that does not serve the method yet is tried at the longest interval")
+        XCTAssertEqual(relay.retryDelay(after: RPCError(code: .unavailable, message: "connection refused"), failures: 1), .milliseconds(100))
     }
 }
 
