@@ -84,7 +84,7 @@ enum LoyaltyDatabase {
                     refund_id TEXT NOT NULL,
                     fingerprint INTEGER NOT NULL,
                     response BLOB NOT NULL,
-                    PRIMARY KEY (order_id, refund_id)
+                    PRIMARY KEY (refund_id)
                 ) WITHOUT ROWID;
                 CREATE TABLE referral (
                     referee_id TEXT PRIMARY KEY NOT NULL,

@@ -60,6 +60,18 @@ struct LoyaltyEvents {
         try enqueue(db, .journey, method: Self.journeyMethod, id: event.eventID, key: account.customerID, event)
     }
 
+    /// 16 hex digits of FNV-1a 64: keeps event ids that name a second
+    /// customer within the 128 characters an idempotency key may have.
+    static func shortHash(_ text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
     private func enqueue(
         _ db: Database, _ destination: CXServiceName, method: String, id: String, key: String, _ message: some SwiftProtobuf.Message
     ) throws {

@@ -92,19 +92,25 @@ public final class LoyaltyService: Sendable {
 /// The program in force, decoded once per version: every write asks the
 /// database which version is newest (one indexed lookup) and decodes only
 /// when it changed, so a program updated in the same batch is never missed.
+/// A version is known by its number and its time: a version read inside a
+/// batch that then failed to commit is never mistaken for the one that
+/// later commits under the same number.
 final class ProgramCache: Sendable {
-    private let current = Mutex<Cx_Loyalty_V1_Program?>(nil)
+    private let current = Mutex<(program: Cx_Loyalty_V1_Program, effectiveAt: Double)?>(nil)
 
     func program(_ db: Database) throws -> Cx_Loyalty_V1_Program {
-        let version = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(version) FROM program")) ?? 0
-        if let cached = current.withLock({ $0 }), cached.version == version { return cached }
-        guard let row = try Row.fetchOne(db, sql: "SELECT body FROM program WHERE version = ?", arguments: [version]) else {
+        guard let newest = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT version, effective_at, body FROM program ORDER BY version DESC LIMIT 1"))
+        else {
             throw RPCError(code: .internal, message: "the loyalty store has no program")
         }
-        let program = try LoyaltyDatabase.decodeBody(row, Cx_Loyalty_V1_Program.self, table: "program", key: "\(version)")
-        current.withLock { cached in
-            if (cached?.version ?? 0) < program.version { cached = program }
+        let version: Int64 = try newest.decode(Int64.self, atIndex: 0)
+        let effectiveAt: Double = try newest.decode(Double.self, atIndex: 1)
+        if let cached = current.withLock({ $0 }), cached.program.version == version, cached.effectiveAt == effectiveAt {
+            return cached.program
         }
+        let program = try LoyaltyDatabase.decodeBody(newest, Cx_Loyalty_V1_Program.self, table: "program", key: "\(version)")
+        current.withLock { $0 = (program, effectiveAt) }
         return program
     }
 }

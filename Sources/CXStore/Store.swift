@@ -249,7 +249,12 @@ public final class Store: Sendable {
 
     /// Closes the database; later calls fail.
     public func close() throws {
-        try checkpointer?.stop()
+        do {
+            try checkpointer?.stop()
+        } catch {
+            try pool.close()
+            throw error
+        }
         try pool.close()
     }
 }
@@ -257,7 +262,8 @@ public final class Store: Sendable {
 /// Copies WAL pages into the database file on a thread of its own, with a
 /// connection of its own, every `interval`: SQLite's PASSIVE checkpoint,
 /// which never blocks the writer or readers and copies what no reader still
-/// needs. The writer then never checkpoints inside a commit. The thread ends
+/// needs. The writer then seldom checkpoints inside a commit (see
+/// ``StoreOptions/checkpoint``), and finds most pages copied. The thread ends
 /// at ``stop()``, or when the checkpointer is released.
 final class Checkpointer: Sendable {
     /// What the thread holds: not the checkpointer itself, so that releasing

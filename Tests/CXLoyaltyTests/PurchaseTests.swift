@@ -70,6 +70,9 @@ final class PurchaseTests: XCTestCase {
         await assertRPCError(.notFound, reason: "ACCOUNT_NOT_FOUND") { try await h.purchase("nobody", order: "A-1", minorUnits: 1_000) }
         await assertRPCError(.invalidArgument, field: "amount.minor_units") { try await h.purchase("c-1", order: "A-1", minorUnits: 0) }
         await assertRPCError(.invalidArgument, field: "amount.minor_units") { try await h.purchase("c-1", order: "A-1", minorUnits: -5) }
+        await assertRPCError(.invalidArgument, field: "amount.minor_units", messageContains: "at most") {
+            try await h.purchase("c-1", order: "A-1", minorUnits: 1_000_000_000_000_001)
+        }
         await assertRPCError(.invalidArgument, field: "amount.currency") {
             try await h.purchase("c-1", order: "A-1", minorUnits: 1_000, currency: "RIAL")
         }
@@ -160,6 +163,10 @@ final class PurchaseTests: XCTestCase {
         XCTAssertEqual(value7, r2, "a retried refund")
         await assertRPCError(.failedPrecondition, reason: "IDEMPOTENCY_KEY_REUSED") {
             try await h.refund("c-1", order: "A-1", refund: "R-2", minorUnits: irr(points: 1))
+        }
+        try await h.purchase("c-2", order: "B-1", minorUnits: irr(points: 100))
+        await assertRPCError(.failedPrecondition, reason: "IDEMPOTENCY_KEY_REUSED") {
+            try await h.refund("c-2", order: "B-1", refund: "R-2")
         }
         let r3 = try await h.refund("c-1", order: "A-1", refund: "R-3")
         XCTAssertEqual(r1.points + r2.points + r3.points, 1_001)
@@ -272,12 +279,17 @@ final class PurchaseTests: XCTestCase {
             }
         }
         let traits = try rows.filter { $0.destination == "profiles" }.map { try Cx_Profiles_V1_UpdateTraitsRequest(serializedBytes: $0.payload) }
-        XCTAssertEqual(traits.count, 3, "enrolment, the tier change to silver, the purchase")
+        XCTAssertEqual(traits.count, 2, "enrolment, then the purchase that moved the tier to silver (one event for both)")
         XCTAssertEqual(traits.last?.traits.tier, "silver")
         XCTAssertEqual(traits.last?.traits.purchaseCount, 1)
         XCTAssertEqual(traits.last?.traits.lifetimeSpend.minorUnits, irr(points: 1_200))
         XCTAssertEqual(traits.last?.source, "loyalty")
-        XCTAssertEqual(Set(traits.map(\.eventID)).count, 3, "unique event ids")
+        XCTAssertEqual(Set(traits.map(\.eventID)).count, 2, "unique event ids")
+        try await h.purchase("c-1", order: "A-2", minorUnits: irr(points: 10))
+        let after = try await h.service.store.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM cx_outbox WHERE destination = 'profiles'") ?? 0
+        }
+        XCTAssertEqual(after, 3, "a purchase that moves no tier sends its traits once")
         let journey = try rows.filter { $0.destination == "journey" }.map { try Cx_Loyalty_V1_LoyaltyEvent(serializedBytes: $0.payload) }
         XCTAssertEqual(journey.map(\.kind), [.enrolled, .firstPurchase, .tierChanged])
         XCTAssertEqual(rows.first { $0.destination == "journey" }?.method, LoyaltyEvents.journeyMethod)

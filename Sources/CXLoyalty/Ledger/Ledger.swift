@@ -189,7 +189,11 @@ enum Ledger {
     /// dates) adds its lot. Returns the entry's sequence.
     @discardableResult
     static func append(_ db: Database, _ account: inout AccountRecord, _ entry: Entry) throws -> Int64 {
-        let balance = account.balance + entry.points
+        let (balance, overflow) = account.balance.addingReportingOverflow(entry.points)
+        guard !overflow else {
+            throw RPCError(
+                code: .outOfRange, message: "\(account.customerID)'s balance cannot hold \(entry.points) more points", reason: "BALANCE_OVERFLOW")
+        }
         guard balance >= 0 else {
             // A bug, never a user error: every caller takes only what lots hold.
             throw RPCError(code: .internal, message: "ledger entry would make \(account.customerID)'s balance negative")

@@ -7,6 +7,9 @@ import GRDB
 
 extension LoyaltyService {
     static let maxOrderIDLength = 128
+    /// 10^15 minor units: ten trillion of a two-decimal currency in one
+    /// order, far above any purchase, far below where sums overflow.
+    static let maxAmountMinorUnits: Int64 = 1_000_000_000_000_000
 
     static func validateOrderID(_ id: String, field: String) throws(RPCError) {
         guard !id.isEmpty else { throw .invalidArgument(field: field, "must not be empty") }
@@ -22,6 +25,9 @@ extension LoyaltyService {
         guard isSet else { throw .invalidArgument(field: field, "is required") }
         guard amount.minorUnits > 0 else {
             throw .invalidArgument(field: "\(field).minor_units", "is \(amount.minorUnits); a purchase amount must be more than 0")
+        }
+        guard amount.minorUnits <= maxAmountMinorUnits else {
+            throw .invalidArgument(field: "\(field).minor_units", "is \(amount.minorUnits); at most \(maxAmountMinorUnits)")
         }
         try RequestCheck.currency(amount.currency, field: "\(field).currency")
     }
@@ -100,7 +106,8 @@ extension LoyaltyService {
                     programVersion: program.version, qualifying: base, countsAt: purchasedAt))
             let firstPurchase = account.purchaseCount == 0
             account.purchaseCount += 1
-            account.lifetimeSpend += request.amount.minorUnits
+            account.lifetimeSpend = account.lifetimeSpend.addingReportingOverflow(request.amount.minorUnits).overflow
+                ? Int64.max : account.lifetimeSpend + request.amount.minorUnits
             account.lastPurchaseAt = max(account.lastPurchaseAt ?? purchasedAt, purchasedAt)
 
             var response = Cx_Loyalty_V1_RecordPurchaseResponse()
@@ -122,7 +129,8 @@ extension LoyaltyService {
             let (decision, _) = try TierPolicy.evaluate(db, &account, program: program, now: now, events: events)
             if decision.outcome == .up { response.newTier = decision.toTier }
             try account.update(db)
-            try events.traits(db, account, at: now)
+            // A tier change already told profiles the whole set of traits, this purchase's included.
+            if decision.toTier == decision.fromTier { try events.traits(db, account, at: now) }
             response.account = try AccountView.make(db, account, program: program, now: now, qualifying: decision.qualifyingPoints)
             try db.cachedStatement(
                 sql: """
@@ -212,8 +220,7 @@ extension LoyaltyService {
         let events = self.events(at: now)
         return try await store.write { db in
             if let row = try Row.fetchOne(
-                db, sql: "SELECT fingerprint, response FROM refund WHERE order_id = ? AND refund_id = ?",
-                arguments: [request.orderID, request.refundID])
+                db, sql: "SELECT fingerprint, response FROM refund WHERE refund_id = ?", arguments: [request.refundID])
             {
                 return try Self.replay(
                     row, Cx_Loyalty_V1_ReversePurchaseResponse.self, fingerprint: fingerprint, table: "refund",
@@ -406,7 +413,7 @@ extension LoyaltyService {
             event.otherCustomerID = request.refereeID
             event.points = program.bonuses.referral
             // The referrer's ledger has not moved: the event id takes the referee's id to stay unique.
-            try events.journey(db, referrer, suffix: "referred-\(request.refereeID)", event)
+            try events.journey(db, referrer, suffix: "referred-\(LoyaltyEvents.shortHash(request.refereeID))", event)
             var response = Cx_Loyalty_V1_ReferResponse()
             response.bonusPoints = program.bonuses.referral
             return response

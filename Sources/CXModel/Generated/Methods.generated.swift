@@ -58,7 +58,7 @@ public enum CXMethods {
     ]
 
     /// FNV-1a 64 over the .proto files this was generated from.
-    public static let protoSpecFingerprint: UInt64 = 0x00320237b72c0dee
+    public static let protoSpecFingerprint: UInt64 = 0xb6d153247cdf4aa6
 }
 
 /// The methods of `cx.loyalty.v1.Loyalty`.

@@ -1017,7 +1017,7 @@ public nonisolated struct Cx_Loyalty_V1_RecordPurchaseRequest: Sendable {
   /// IDEMPOTENCY_KEY_REUSED.
   public var orderID: String = String()
 
-  /// More than 0, in the account's currency.
+  /// More than 0 and at most 10^15 minor units, in the account's currency.
   public var amount: Cx_Common_V1_Money {
     get {_amount ?? Cx_Common_V1_Money()}
     set {_amount = newValue}
@@ -1029,8 +1029,8 @@ public nonisolated struct Cx_Loyalty_V1_RecordPurchaseRequest: Sendable {
 
   public var channel: Cx_Loyalty_V1_SalesChannel = .unspecified
 
-  /// When the purchase happened; unset = now. Not in the future, not older
-  /// than the qualification window.
+  /// When the purchase happened; unset = now. At most 5 minutes ahead of the
+  /// server's clock (clocks differ), not older than the qualification window.
   public var purchasedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_purchasedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_purchasedAt = newValue}
@@ -1097,8 +1097,10 @@ public nonisolated struct Cx_Loyalty_V1_ReversePurchaseRequest: Sendable {
 
   public var orderID: String = String()
 
-  /// The refund's own id, 1..128 characters: the idempotency key (an order
-  /// may be refunded in several parts).
+  /// The refund's own id, 1..128 characters, unique across all orders: the
+  /// idempotency key (an order may be refunded in several parts). The same
+  /// refund id with a different request, another order's included, is
+  /// FAILED_PRECONDITION, reason IDEMPOTENCY_KEY_REUSED.
   public var refundID: String = String()
 
   /// The refunded amount: more than 0, the order's currency, at most what
