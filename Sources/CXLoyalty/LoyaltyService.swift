@@ -100,7 +100,7 @@ final class ProgramCache: Sendable {
 
     func program(_ db: Database) throws -> Cx_Loyalty_V1_Program {
         guard let newest = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT version, effective_at, body FROM program ORDER BY version DESC LIMIT 1"))
+            db.cachedStatement(sql: "SELECT version, effective_at FROM program ORDER BY version DESC LIMIT 1"))
         else {
             throw RPCError(code: .internal, message: "the loyalty store has no program")
         }
@@ -109,7 +109,10 @@ final class ProgramCache: Sendable {
         if let cached = current.withLock({ $0 }), cached.program.version == version, cached.effectiveAt == effectiveAt {
             return cached.program
         }
-        let program = try LoyaltyDatabase.decodeBody(newest, Cx_Loyalty_V1_Program.self, table: "program", key: "\(version)")
+        guard let row = try Row.fetchOne(db, sql: "SELECT body FROM program WHERE version = ?", arguments: [version]) else {
+            throw RPCError(code: .internal, message: "program version \(version) vanished while being read")
+        }
+        let program = try LoyaltyDatabase.decodeBody(row, Cx_Loyalty_V1_Program.self, table: "program", key: "\(version)")
         current.withLock { $0 = (program, effectiveAt) }
         return program
     }
