@@ -62,6 +62,10 @@ final class TierTimeTests: XCTestCase {
         clock.set(date("2027-01-01"))
         let year1 = try await evaluateAll(h)
         XCTAssertEqual(year1.evaluated, 2)
+        XCTAssertEqual(year1.nextPageToken, "", "two accounts fill a page of 10 and no next page is offered")
+        let exact = try await h.client.call(L.evaluateTiers, .with { $0.pageSize = 2 })
+        XCTAssertEqual(exact.evaluated, 2)
+        XCTAssertEqual(exact.nextPageToken, "", "a page that holds exactly the last accounts is the last page")
         XCTAssertEqual([year1.up, year1.down, year1.grace], [0, 0, 0])
         let value1 = try await h.account("maryam").tier
         XCTAssertEqual(value1, "gold")

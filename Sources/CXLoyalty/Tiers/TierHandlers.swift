@@ -48,8 +48,11 @@ extension LoyaltyService {
         return try await store.writeAlone { db in
             let program = try programs.program(db)
             var response = Cx_Loyalty_V1_EvaluateTiersResponse()
-            let ids = try String.fetchAll(
-                db, sql: "SELECT customer_id FROM account WHERE customer_id > ? ORDER BY customer_id LIMIT ?", arguments: [after, size])
+            let fetched = try String.fetchAll(
+                db, sql: "SELECT customer_id FROM account WHERE customer_id > ? ORDER BY customer_id LIMIT ?", arguments: [after, size + 1])
+            // One more than the page, to know whether another page follows.
+            let more = fetched.count > size
+            let ids = fetched.prefix(size)
             for id in ids {
                 var account = try AccountRecord.require(db, id)
                 let before = account
@@ -60,7 +63,7 @@ extension LoyaltyService {
                 if stored, decision.outcome != .unchanged, response.decisions.count < 1_000 { response.decisions.append(decision) }
             }
             response.totalAccounts = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM account") ?? 0
-            return (response, ids.count == size ? ids.last : nil)
+            return (response, more ? ids.last : nil)
         }
     }
 
@@ -140,10 +143,12 @@ extension LoyaltyService {
                 db, sql: "SELECT COUNT(*) FROM account WHERE next_expiry_at <= ? AND customer_id > ?",
                 arguments: [now.timeIntervalSince1970, after]) ?? 0
             // Only accounts holding a lot past its expiry need a visit.
-            let ids = try String.fetchAll(
+            let fetched = try String.fetchAll(
                 db,
                 sql: "SELECT customer_id FROM account WHERE next_expiry_at <= ? AND customer_id > ? ORDER BY customer_id LIMIT ?",
-                arguments: [now.timeIntervalSince1970, after, size])
+                arguments: [now.timeIntervalSince1970, after, size + 1])
+            let more = fetched.count > size
+            let ids = fetched.prefix(size)
             for id in ids {
                 var account = try AccountRecord.require(db, id)
                 let expired = try Ledger.expireDue(db, &account, now: now, programVersion: version)
@@ -152,7 +157,7 @@ extension LoyaltyService {
                 response.accounts += 1
                 response.pointsExpired += expired
             }
-            return (response, ids.count == size ? ids.last : nil)
+            return (response, more ? ids.last : nil)
         }
     }
 
