@@ -64,27 +64,36 @@ extension LoyaltyService {
     func listLedger(_ request: Cx_Loyalty_V1_ListLedgerRequest, _ context: ServerContext) async throws
         -> Cx_Loyalty_V1_ListLedgerResponse
     {
-        let id = request.customerID
+        let page = try await accountPage(
+            request.customerID, pageSize: request.pageSize, pageToken: request.pageToken, method: "ListLedger", table: "ledger",
+            columns: "sequence, kind, points, balance_after, at, available_at, expires_at, reference, description, program_version",
+            item: Self.ledgerEntry, sequence: \.sequence)
+        var response = Cx_Loyalty_V1_ListLedgerResponse()
+        response.entries = page.items
+        response.nextPageToken = page.nextPageToken
+        return response
+    }
+
+    /// One page of an account's rows that are numbered per account (ledger
+    /// entries, tier decisions), newest first, for the List methods.
+    func accountPage<Item: Sendable>(
+        _ id: String, pageSize: Int32, pageToken: String, method: String, table: String, columns: String,
+        item: @escaping @Sendable (Row) throws -> Item, sequence: @escaping @Sendable (Item) -> Int64
+    ) async throws -> (items: [Item], nextPageToken: String) {
         try RequestCheck.id(id, field: "customer_id")
-        let size = try RequestCheck.pageSize(request.pageSize)
-        let scope = "loyalty.ListLedger/\(id)"
-        let before = try pager.position(request.pageToken, scope: scope)?.first.flatMap { Int64($0) } ?? Int64.max
-        let entries = try await store.read { db in
+        let size = try RequestCheck.pageSize(pageSize)
+        let scope = "loyalty.\(method)/\(id)"
+        let before = try pager.position(pageToken, scope: scope)?.first.flatMap { Int64($0) } ?? Int64.max
+        let items = try await store.read { db in
             _ = try AccountRecord.require(db, id)
             return try Row.fetchAll(
                 db,
-                sql: """
-                    SELECT sequence, kind, points, balance_after, at, available_at, expires_at, reference, description, program_version
-                    FROM ledger WHERE customer_id = ? AND sequence < ? ORDER BY sequence DESC LIMIT ?
-                    """,
+                sql: "SELECT \(columns) FROM \(table) WHERE customer_id = ? AND sequence < ? ORDER BY sequence DESC LIMIT ?",
                 arguments: [id, before, size]
-            ).map(Self.ledgerEntry)
+            ).map(item)
         }
-        var response = Cx_Loyalty_V1_ListLedgerResponse()
-        response.entries = entries
-        response.nextPageToken = pager.nextToken(
-            scope: scope, last: entries.last.map { [String($0.sequence)] }, full: entries.count == size)
-        return response
+        let next = pager.nextToken(scope: scope, last: items.last.map { [String(sequence($0))] }, full: items.count == size)
+        return (items, next)
     }
 
     static func ledgerEntry(_ row: Row) throws -> Cx_Loyalty_V1_LedgerEntry {

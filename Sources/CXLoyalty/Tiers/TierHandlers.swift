@@ -80,26 +80,19 @@ extension LoyaltyService {
         -> Cx_Loyalty_V1_ListTierDecisionsResponse
     {
         let id = request.customerID
-        try RequestCheck.id(id, field: "customer_id")
-        let size = try RequestCheck.pageSize(request.pageSize)
-        let scope = "loyalty.ListTierDecisions/\(id)"
-        let before = try pager.position(request.pageToken, scope: scope)?.first.flatMap { Int64($0) } ?? Int64.max
-        let rows = try await store.read { db in
-            _ = try AccountRecord.require(db, id)
-            return try Row.fetchAll(
-                db,
-                sql: "SELECT sequence, body FROM tier_decision WHERE customer_id = ? AND sequence < ? ORDER BY sequence DESC LIMIT ?",
-                arguments: [id, before, size]
-            ).map { row in
+        let page = try await accountPage(
+            id, pageSize: request.pageSize, pageToken: request.pageToken, method: "ListTierDecisions", table: "tier_decision",
+            columns: "sequence, body",
+            item: { row in
                 (
-                    try row.decode(Int64.self, forColumn: "sequence"),
-                    try LoyaltyDatabase.decodeBody(row, Cx_Loyalty_V1_TierDecision.self, table: "tier_decision", key: id)
+                    sequence: try row.decode(Int64.self, forColumn: "sequence"),
+                    decision: try LoyaltyDatabase.decodeBody(row, Cx_Loyalty_V1_TierDecision.self, table: "tier_decision", key: id)
                 )
-            }
-        }
+            },
+            sequence: \.sequence)
         var response = Cx_Loyalty_V1_ListTierDecisionsResponse()
-        response.decisions = rows.map(\.1)
-        response.nextPageToken = pager.nextToken(scope: scope, last: rows.last.map { [String($0.0)] }, full: rows.count == size)
+        response.decisions = page.items.map(\.decision)
+        response.nextPageToken = page.nextPageToken
         return response
     }
 
