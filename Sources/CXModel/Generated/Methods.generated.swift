@@ -5,6 +5,28 @@
 public enum CXMethods {
     /// Every method of every service in proto-spec, sorted by full name.
     public static let all: [AnyMethodDescriptor] = [
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.completeTask),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.createTouchpoint),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.deletePlanTemplate),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.detectLost),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.funnel),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.getJourney),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.getRules),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.listEvents),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.listPlanTemplates),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.listTasks),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.listTouchpoints),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.moveStage),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.putPlanTemplate),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.recordEvent),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.recordEvents),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.recordLoyaltyEvent),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.retireTouchpoint),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.skipTask),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.stalled),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.touchpointActivity),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.updateRules),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.updateTouchpoint),
         AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.awardBonus),
         AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.cancelRedemption),
         AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.createReward),
@@ -58,7 +80,100 @@ public enum CXMethods {
     ]
 
     /// FNV-1a 64 over the .proto files this was generated from.
-    public static let protoSpecFingerprint: UInt64 = 0xb6d153247cdf4aa6
+    public static let protoSpecFingerprint: UInt64 = 0xba1dc6e0f2553b3a
+}
+
+/// The methods of `cx.journey.v1.Journey`.
+public enum Cx_Journey_V1_Journey {
+    public static let serviceName = "cx.journey.v1.Journey"
+
+    /// `/cx.journey.v1.Journey/RecordEvent`
+    public static let recordEvent = MethodDescriptor<Cx_Journey_V1_RecordEventRequest, Cx_Journey_V1_RecordEventResponse>(
+        service: serviceName, method: "RecordEvent")
+
+    /// `/cx.journey.v1.Journey/RecordEvents`
+    public static let recordEvents = MethodDescriptor<Cx_Journey_V1_RecordEventsRequest, Cx_Journey_V1_RecordEventsResponse>(
+        service: serviceName, method: "RecordEvents")
+
+    /// `/cx.journey.v1.Journey/RecordLoyaltyEvent`
+    public static let recordLoyaltyEvent = MethodDescriptor<Cx_Loyalty_V1_LoyaltyEvent, Cx_Journey_V1_RecordLoyaltyEventResponse>(
+        service: serviceName, method: "RecordLoyaltyEvent")
+
+    /// `/cx.journey.v1.Journey/MoveStage`
+    public static let moveStage = MethodDescriptor<Cx_Journey_V1_MoveStageRequest, Cx_Journey_V1_MoveStageResponse>(
+        service: serviceName, method: "MoveStage")
+
+    /// `/cx.journey.v1.Journey/DetectLost`
+    public static let detectLost = MethodDescriptor<Cx_Journey_V1_DetectLostRequest, Cx_Journey_V1_DetectLostResponse>(
+        service: serviceName, method: "DetectLost")
+
+    /// `/cx.journey.v1.Journey/GetJourney`
+    public static let getJourney = MethodDescriptor<Cx_Journey_V1_GetJourneyRequest, Cx_Journey_V1_GetJourneyResponse>(
+        service: serviceName, method: "GetJourney")
+
+    /// `/cx.journey.v1.Journey/ListEvents`
+    public static let listEvents = MethodDescriptor<Cx_Journey_V1_ListEventsRequest, Cx_Journey_V1_ListEventsResponse>(
+        service: serviceName, method: "ListEvents")
+
+    /// `/cx.journey.v1.Journey/CreateTouchpoint`
+    public static let createTouchpoint = MethodDescriptor<Cx_Journey_V1_CreateTouchpointRequest, Cx_Journey_V1_CreateTouchpointResponse>(
+        service: serviceName, method: "CreateTouchpoint")
+
+    /// `/cx.journey.v1.Journey/UpdateTouchpoint`
+    public static let updateTouchpoint = MethodDescriptor<Cx_Journey_V1_UpdateTouchpointRequest, Cx_Journey_V1_UpdateTouchpointResponse>(
+        service: serviceName, method: "UpdateTouchpoint")
+
+    /// `/cx.journey.v1.Journey/ListTouchpoints`
+    public static let listTouchpoints = MethodDescriptor<Cx_Journey_V1_ListTouchpointsRequest, Cx_Journey_V1_ListTouchpointsResponse>(
+        service: serviceName, method: "ListTouchpoints")
+
+    /// `/cx.journey.v1.Journey/RetireTouchpoint`
+    public static let retireTouchpoint = MethodDescriptor<Cx_Journey_V1_RetireTouchpointRequest, Cx_Journey_V1_RetireTouchpointResponse>(
+        service: serviceName, method: "RetireTouchpoint")
+
+    /// `/cx.journey.v1.Journey/GetRules`
+    public static let getRules = MethodDescriptor<Cx_Journey_V1_GetRulesRequest, Cx_Journey_V1_GetRulesResponse>(
+        service: serviceName, method: "GetRules")
+
+    /// `/cx.journey.v1.Journey/UpdateRules`
+    public static let updateRules = MethodDescriptor<Cx_Journey_V1_UpdateRulesRequest, Cx_Journey_V1_UpdateRulesResponse>(
+        service: serviceName, method: "UpdateRules")
+
+    /// `/cx.journey.v1.Journey/PutPlanTemplate`
+    public static let putPlanTemplate = MethodDescriptor<Cx_Journey_V1_PutPlanTemplateRequest, Cx_Journey_V1_PutPlanTemplateResponse>(
+        service: serviceName, method: "PutPlanTemplate")
+
+    /// `/cx.journey.v1.Journey/ListPlanTemplates`
+    public static let listPlanTemplates = MethodDescriptor<Cx_Journey_V1_ListPlanTemplatesRequest, Cx_Journey_V1_ListPlanTemplatesResponse>(
+        service: serviceName, method: "ListPlanTemplates")
+
+    /// `/cx.journey.v1.Journey/DeletePlanTemplate`
+    public static let deletePlanTemplate = MethodDescriptor<Cx_Journey_V1_DeletePlanTemplateRequest, Cx_Journey_V1_DeletePlanTemplateResponse>(
+        service: serviceName, method: "DeletePlanTemplate")
+
+    /// `/cx.journey.v1.Journey/ListTasks`
+    public static let listTasks = MethodDescriptor<Cx_Journey_V1_ListTasksRequest, Cx_Journey_V1_ListTasksResponse>(
+        service: serviceName, method: "ListTasks")
+
+    /// `/cx.journey.v1.Journey/CompleteTask`
+    public static let completeTask = MethodDescriptor<Cx_Journey_V1_CompleteTaskRequest, Cx_Journey_V1_CompleteTaskResponse>(
+        service: serviceName, method: "CompleteTask")
+
+    /// `/cx.journey.v1.Journey/SkipTask`
+    public static let skipTask = MethodDescriptor<Cx_Journey_V1_SkipTaskRequest, Cx_Journey_V1_SkipTaskResponse>(
+        service: serviceName, method: "SkipTask")
+
+    /// `/cx.journey.v1.Journey/Funnel`
+    public static let funnel = MethodDescriptor<Cx_Journey_V1_FunnelRequest, Cx_Journey_V1_FunnelResponse>(
+        service: serviceName, method: "Funnel")
+
+    /// `/cx.journey.v1.Journey/Stalled`
+    public static let stalled = MethodDescriptor<Cx_Journey_V1_StalledRequest, Cx_Journey_V1_StalledResponse>(
+        service: serviceName, method: "Stalled")
+
+    /// `/cx.journey.v1.Journey/TouchpointActivity`
+    public static let touchpointActivity = MethodDescriptor<Cx_Journey_V1_TouchpointActivityRequest, Cx_Journey_V1_TouchpointActivityResponse>(
+        service: serviceName, method: "TouchpointActivity")
 }
 
 /// The methods of `cx.loyalty.v1.Loyalty`.
