@@ -77,11 +77,13 @@ struct OutputOptions: ParsableArguments {
     var format: OutputFormat { json ? .json : output }
 }
 
-/// Reports a failed call on standard error (and as JSON on standard output
-/// for `--output json`) and exits 1.
+/// Reports a failed call on standard error, with its code, reason and
+/// message ("FAILED_PRECONDITION (TASK_CLOSED): ..."), and as JSON on
+/// standard output for `--output json`; exits 1.
 func failCall(_ error: any Error, target: Target, what: String, output: OutputFormat) throws -> Never {
     let rpc = error as? RPCError ?? RPCError(code: .unknown, message: "\(error)")
-    var lines = ["cxctl: \(what) on \(target.name) (\(target.address)) failed: \(rpc.code.name): \(rpc.message)"]
+    let reason = rpc.reason.isEmpty ? "" : " (\(rpc.reason))"
+    var lines = ["cxctl: \(what) on \(target.name) (\(target.address)) failed: \(rpc.code.name)\(reason): \(rpc.message)"]
     for violation in rpc.fieldViolations where !rpc.message.contains(violation.description) {
         lines.append("  \(violation.field): \(violation.description)")
     }

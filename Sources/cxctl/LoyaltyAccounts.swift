@@ -25,7 +25,7 @@ struct LoyaltyEnrollCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The account's currency, ISO 4217 (default: the program's first earn rate's).", valueName: "code"))
     var currency: String?
 
-    @OptionGroup var key: LoyaltyKeyOption
+    @OptionGroup var key: KeyOption
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
 
@@ -264,7 +264,7 @@ struct LoyaltyBonusCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        try LoyaltyKeyOption.check(key)
+        try KeyOption.check(key)
         if let note, note.count > 200 {
             throw ValidationError("--note: \(note.count) characters; at most 200")
         }
@@ -304,7 +304,7 @@ struct LoyaltyReferCommand: AsyncParsableCommand {
     @Argument(help: "The new member.")
     var referee: String
 
-    @OptionGroup var key: LoyaltyKeyOption
+    @OptionGroup var key: KeyOption
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
 

@@ -51,31 +51,6 @@ enum LoyaltyMoney {
     }
 }
 
-/// Flags that name a day or a time.
-enum LoyaltyTime {
-    /// "2026-01-01" (midnight UTC) or an ISO 8601 time ("2026-01-01T09:30:00Z").
-    static func parse(_ text: String, flag: String) throws -> Google_Protobuf_Timestamp {
-        if let date = day(text) ?? ISO8601DateFormatter().date(from: text) {
-            return Google_Protobuf_Timestamp(date: date)
-        }
-        throw ValidationError("\(flag): \"\(text)\" is not a day YYYY-MM-DD or a time like 2026-01-01T09:30:00Z")
-    }
-
-    static func day(_ text: String) -> Date? {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-            let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2])
-        else { return nil }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let components = DateComponents(year: year, month: month, day: day)
-        guard let date = calendar.date(from: components),
-            calendar.dateComponents([.year, .month, .day], from: date) == components
-        else { return nil }
-        return date
-    }
-}
-
 /// How the loyalty commands show values in tables (money and times as the
 /// profiles commands show them: ProfilesFormat).
 enum LoyaltyFormat {

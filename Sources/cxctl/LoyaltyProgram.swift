@@ -29,25 +29,10 @@ struct LoyaltyProgramCommand: ParsableCommand {
     /// answer of `program show --json` ({"program": {...}}). "-" reads
     /// standard input. Input that is not a program exits 64.
     static func readProgram(_ path: String) throws -> Cx_Loyalty_V1_Program {
-        let data: Data
-        if path == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            guard let contents = FileManager.default.contents(atPath: path) else {
-                throw badInput("--file \(path): cannot be opened for reading")
-            }
-            data = contents
-        }
-        let text = String(decoding: data, as: UTF8.self)
-        do {
-            return try Cx_Loyalty_V1_Program(jsonString: text)
-        } catch {
-            if let answer = try? Cx_Loyalty_V1_GetProgramResponse(jsonString: text), answer.hasProgram {
-                return answer.program
-            }
-            throw badInput(
-                "--file \(path): not a cx.loyalty.v1.Program in protobuf JSON (see `cxctl loyalty program show --json`): \(error)")
-        }
+        try readMessageFile(
+            path, label: "--file \(path)", inside: Cx_Loyalty_V1_GetProgramResponse.self,
+            expected: "a cx.loyalty.v1.Program in protobuf JSON (see `cxctl loyalty program show --json`)"
+        ) { $0.hasProgram ? $0.program : nil }
     }
 }
 
@@ -102,7 +87,7 @@ extension LoyaltyProgramCommand {
         @Option(help: ArgumentHelp("Change only if this version is still in force.", valueName: "version"))
         var expectedVersion: Int64?
 
-        @OptionGroup var key: LoyaltyKeyOption
+        @OptionGroup var key: KeyOption
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: OutputOptions
 

@@ -130,7 +130,7 @@ extension LoyaltyRewardsCommand {
             "The new reward's id: 1 to 64 of A-Z a-z 0-9 - _ . : (default: the service picks one).", valueName: "id"))
         var id: String?
 
-        @OptionGroup var key: LoyaltyKeyOption
+        @OptionGroup var key: KeyOption
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: OutputOptions
 
@@ -180,7 +180,7 @@ extension LoyaltyRewardsCommand {
         @Flag(help: "No stock limit any more.")
         var unlimited = false
 
-        @OptionGroup var key: LoyaltyKeyOption
+        @OptionGroup var key: KeyOption
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: OutputOptions
 
@@ -274,7 +274,7 @@ struct LoyaltyRedeemCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if let key { try LoyaltyKeyOption.check(key) }
+        if let key { try KeyOption.check(key) }
     }
 
     func run() async throws {
@@ -310,7 +310,7 @@ struct LoyaltyCancelRedemptionCommand: AsyncParsableCommand {
     @Argument(help: "The redemption's id (redeem prints it).")
     var id: String
 
-    @OptionGroup var key: LoyaltyKeyOption
+    @OptionGroup var key: KeyOption
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
 

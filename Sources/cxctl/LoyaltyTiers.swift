@@ -142,11 +142,7 @@ struct LoyaltyReportCommand: AsyncParsableCommand {
               cxctl loyalty report --from 2026-01-01 --to 2026-04-01 --top 25
             """)
 
-    @Option(help: ArgumentHelp("The period's first day (default: 30 days before --to).", valueName: "YYYY-MM-DD"))
-    var from: String?
-
-    @Option(help: ArgumentHelp("The day after the period (default: now).", valueName: "YYYY-MM-DD"))
-    var to: String?
+    @OptionGroup var period: PeriodOptions
 
     @Option(help: ArgumentHelp("Top earners to list, 1 to 100 (default 10).", valueName: "n"))
     var top: Int?
@@ -160,11 +156,9 @@ struct LoyaltyReportCommand: AsyncParsableCommand {
 
     func makeRequest() throws -> Cx_Loyalty_V1_GetReportRequest {
         var request = Cx_Loyalty_V1_GetReportRequest()
-        if let from { request.from = try LoyaltyTime.parse(from, flag: "--from") }
-        if let to { request.to = try LoyaltyTime.parse(to, flag: "--to") }
-        if request.hasFrom, request.hasTo, request.from.date >= request.to.date {
-            throw ValidationError("--from: \(from ?? "") is not before --to \(to ?? "")")
-        }
+        let (from, to) = try period.period()
+        if let from { request.from = from }
+        if let to { request.to = to }
         if let top {
             guard (1...100).contains(top) else { throw ValidationError("--top: \(top) must be 1 to 100") }
             request.top = Int32(top)

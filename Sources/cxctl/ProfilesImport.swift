@@ -276,17 +276,12 @@ final class ProfilesImporter {
     /// the service is unreachable or slow; any other failure ends the import.
     private func send(_ request: Cx_Profiles_V1_ImportCustomersRequest) async throws -> Cx_Profiles_V1_ImportCustomersResponse {
         let method = Cx_Profiles_V1_Customers.importCustomers
-        var failure = RPCError(code: .unknown, message: "not sent")
-        var attempts = 0
-        repeat {
-            if attempts > 0 { try await Task.sleep(for: .milliseconds(250 << attempts)) }
-            attempts += 1
-            do {
-                return try await session.client.call(method, request, options: session.options)
-            } catch {
-                failure = error as? RPCError ?? RPCError(code: .unknown, message: "\(error)")
-            }
-        } while attempts < 4 && (failure.code == .unavailable || failure.code == .deadlineExceeded)
+        let failure: any Error
+        do {
+            return try await session.callRetrying(method, request)
+        } catch {
+            failure = error
+        }
         clearProgress()
         let done = rowsRead - pending.count
         writeStderr(

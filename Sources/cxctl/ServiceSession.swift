@@ -37,6 +37,25 @@ struct ServiceSession {
     func close() async {
         await client.close()
     }
+
+    /// Calls `method`, trying again (after 0.5, 1 and 2 s) while the service
+    /// is unreachable or too slow; for requests that apply once however often
+    /// they are sent (idempotency keys). Throws the last failure, as an
+    /// `RPCError`, without reporting it: the caller says what was done.
+    func callRetrying<Request, Response>(_ method: MethodDescriptor<Request, Response>, _ request: Request) async throws -> Response {
+        var failure = RPCError(code: .unknown, message: "not sent")
+        var attempts = 0
+        repeat {
+            if attempts > 0 { try await Task.sleep(for: .milliseconds(250 << attempts)) }
+            attempts += 1
+            do {
+                return try await client.call(method, request, options: options)
+            } catch {
+                failure = error as? RPCError ?? RPCError(code: .unknown, message: "\(error)")
+            }
+        } while attempts < 4 && (failure.code == .unavailable || failure.code == .deadlineExceeded)
+        throw failure
+    }
 }
 
 /// `--page-size`, `--page-token` and `--all`, for the methods that page.
@@ -163,6 +182,34 @@ func messageJSONLine(_ message: some SwiftProtobuf.Message) throws -> String {
     options.preserveProtoFieldNames = true
     options.useDeterministicOrdering = true
     return try message.jsonString(options: options)
+}
+
+/// The message a file holds in protobuf JSON: the message itself, or the
+/// answer of the command that shows it (`Answer`, such as
+/// {"program": {...}}, which `unwrap` opens). "-" reads standard input.
+/// A file that cannot be read, or holds neither, exits 64 with `label`
+/// and what was `expected`.
+func readMessageFile<Wanted: SwiftProtobuf.Message, Answer: SwiftProtobuf.Message>(
+    _ path: String, label: String, inside _: Answer.Type, expected: String, unwrap: (Answer) -> Wanted?
+) throws -> Wanted {
+    let data: Data
+    if path == "-" {
+        data = FileHandle.standardInput.readDataToEndOfFile()
+    } else {
+        guard let contents = FileManager.default.contents(atPath: path) else {
+            throw badInput("\(label): cannot be opened for reading")
+        }
+        data = contents
+    }
+    let text = String(decoding: data, as: UTF8.self)
+    do {
+        return try Wanted(jsonString: text)
+    } catch {
+        if let answer = try? Answer(jsonString: text), let wanted = unwrap(answer) {
+            return wanted
+        }
+        throw badInput("\(label): not \(expected): \(error)")
+    }
 }
 
 func writeStderr(_ text: String) {
