@@ -1,5 +1,6 @@
 import CXModel
 import CXService
+import CXTestSupport
 import CXWire
 import Foundation
 import GRDB
@@ -8,16 +9,6 @@ import Synchronization
 import XCTest
 
 @testable import CXLoyalty
-
-/// A time tests move by hand.
-final class ManualClock: Sendable {
-    private let current: Mutex<Date>
-    /// 2026-01-01T00:00:00Z unless told otherwise.
-    init(_ start: Date = Date(timeIntervalSince1970: 1_767_225_600)) { current = Mutex(start) }
-    var now: Date { current.withLock { $0 } }
-    func advance(days: Double) { current.withLock { $0 += days * 86_400 } }
-    func set(_ date: Date) { current.withLock { $0 = date } }
-}
 
 /// A real loyalty server on 127.0.0.1 (port 0) over a real SQLite file in a
 /// temporary directory, and a client connected to it.
@@ -154,23 +145,6 @@ struct LoyaltyHarness {
     }
 }
 
-/// Asserts that `body` fails with `code` (and `field`, `reason` when given).
-func assertRPCError<T>(
-    _ code: RPCCode, field: String? = nil, reason: String? = nil, messageContains: String? = nil,
-    file: StaticString = #filePath, line: UInt = #line, _ body: () async throws -> T
-) async {
-    do {
-        _ = try await body()
-        XCTFail("expected \(code), but the call succeeded", file: file, line: line)
-    } catch let error as RPCError {
-        XCTAssertEqual(error.code, code, "\(error)", file: file, line: line)
-        if let field { XCTAssertEqual(error.fieldViolations.first?.field, field, "\(error)", file: file, line: line) }
-        if let reason { XCTAssertEqual(error.reason, reason, "\(error)", file: file, line: line) }
-        if let messageContains { XCTAssertTrue(error.message.contains(messageContains), "\(error.message)", file: file, line: line) }
-    } catch {
-        XCTFail("expected RPCError \(code), got \(error)", file: file, line: line)
-    }
-}
 
 /// 1,000 base points' worth of IRR under the default program (1 point per 100,000 minor units).
 func irr(points: Int64) -> Int64 { points * 100_000 }

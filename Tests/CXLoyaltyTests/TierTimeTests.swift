@@ -1,3 +1,4 @@
+import CXTestSupport
 import CXModel
 import CXWire
 import Foundation

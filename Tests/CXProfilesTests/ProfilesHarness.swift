@@ -1,4 +1,5 @@
 import CXModel
+import CXTestSupport
 import CXWire
 import Foundation
 import Logging
@@ -6,14 +7,6 @@ import Synchronization
 import XCTest
 
 @testable import CXProfiles
-
-/// A time tests move by hand.
-final class ManualClock: Sendable {
-    private let current: Mutex<Date>
-    init(_ start: Date = Date(timeIntervalSince1970: 1_790_000_000)) { current = Mutex(start) }
-    var now: Date { current.withLock { $0 } }
-    func advance(days: Double) { current.withLock { $0 += days * 86_400 } }
-}
 
 /// A real profiles server on 127.0.0.1 (port 0) over a real SQLite file in
 /// a temporary directory, and a client connected to it.
@@ -26,7 +19,7 @@ struct ProfilesHarness {
 
     static func start() async throws -> ProfilesHarness {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cx-profiles-test-\(UUID().uuidString)")
-        let clock = ManualClock()
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_790_000_000))
         let service = try await ProfilesService.open(directory: directory, clock: { clock.now })
         var router = RPCRouter()
         service.register(into: &router)
@@ -89,23 +82,5 @@ struct ProfilesHarness {
         request.updateMask = mask
         configure(&request.traits)
         return try await client.call(Cx_Profiles_V1_Customers.updateTraits, request)
-    }
-}
-
-/// Asserts that `body` fails with `code` (and `field`, `reason` when given).
-func assertRPCError<T>(
-    _ code: RPCCode, field: String? = nil, reason: String? = nil, messageContains: String? = nil,
-    file: StaticString = #filePath, line: UInt = #line, _ body: () async throws -> T
-) async {
-    do {
-        _ = try await body()
-        XCTFail("expected \(code), but the call succeeded", file: file, line: line)
-    } catch let error as RPCError {
-        XCTAssertEqual(error.code, code, "\(error)", file: file, line: line)
-        if let field { XCTAssertEqual(error.fieldViolations.first?.field, field, "\(error)", file: file, line: line) }
-        if let reason { XCTAssertEqual(error.reason, reason, "\(error)", file: file, line: line) }
-        if let messageContains { XCTAssertTrue(error.message.contains(messageContains), "\(error.message)", file: file, line: line) }
-    } catch {
-        XCTFail("expected RPCError \(code), got \(error)", file: file, line: line)
     }
 }
