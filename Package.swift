@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "CXService", targets: ["CXService"]),
         .library(name: "CXProfiles", targets: ["CXProfiles"]),
         .library(name: "CXLoyalty", targets: ["CXLoyalty"]),
+        .library(name: "CXJourney", targets: ["CXJourney"]),
         .executable(name: "cxctl", targets: ["cxctl"]),
         .executable(name: "cx-profiles", targets: ["cx-profiles"]),
         .executable(name: "cx-loyalty", targets: ["cx-loyalty"]),
@@ -109,6 +110,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The journey service: stages, touchpoints, the first 100 days, funnel analytics.
+        .target(
+            name: "CXJourney",
+            dependencies: [
+                "CXModel",
+                "CXWire",
+                "CXStore",
+                "CXService",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "cxctl",
             dependencies: [
@@ -123,9 +139,14 @@ let package = Package(
             name: "cx-loyalty",
             dependencies: ["CXService", "CXLoyalty", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict),
-        .executableTarget(name: "cx-journey", dependencies: ["CXService"], swiftSettings: strict),
+        .executableTarget(
+            name: "cx-journey",
+            dependencies: ["CXService", "CXJourney", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: strict),
         .executableTarget(name: "cx-feedback", dependencies: ["CXService"], swiftSettings: strict),
 
+        // What the services' test targets share: a hand-moved clock, error assertions.
+        .target(name: "CXTestSupport", dependencies: ["CXWire"], path: "Tests/CXTestSupport", swiftSettings: strict),
         .testTarget(name: "CXModelTests", dependencies: ["CXModel"], swiftSettings: strict),
         .testTarget(
             name: "CXWireTests",
@@ -143,12 +164,17 @@ let package = Package(
         ),
         .testTarget(
             name: "CXProfilesTests",
-            dependencies: ["CXProfiles", "CXWire", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["CXProfiles", "CXWire", "CXTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "CXLoyaltyTests",
-            dependencies: ["CXLoyalty", "CXWire", "CXService", "CXStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["CXLoyalty", "CXWire", "CXTestSupport", "CXService", "CXStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CXJourneyTests",
+            dependencies: ["CXJourney", "CXWire", "CXTestSupport", "CXService", "CXStore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(

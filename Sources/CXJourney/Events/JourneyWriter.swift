@@ -1,0 +1,163 @@
+import CXModel
+import CXService
+import CXStore
+import CXWire
+import Foundation
+import GRDB
+
+/// Writes what events and silence do, inside one store transaction: the
+/// customer row, the event and stage history, the 100-day tasks, the
+/// aggregates and the outbox event to profiles.
+struct JourneyWriter {
+    let rules: CompiledRules
+    /// When the call began (recorded_at, and the time of a first
+    /// "thank you" for an admission in the past).
+    let now: Double
+    let destinations: Set<CXServiceName>
+
+    // MARK: - Customer rows
+
+    static func load(_ db: Database, _ id: String) throws -> JourneyState? {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT stage, stage_entered_at, first_seen_at, last_event_at, quiet_at, lost_from, lost_at, admitted_at,
+                       plan_template_id, event_count, event_sequence, change_count, task_count, times_lost, times_won_back
+                FROM customer WHERE customer_id = ?
+                """), arguments: [id])
+        else { return nil }
+        return JourneyState(
+            customerID: id, stage: Stage(stored: row[0]), stageEnteredAt: row[1], firstSeenAt: row[2], lastEventAt: row[3],
+            quietAt: row[4], lostFrom: (row[5] as Int?).map(Stage.init(stored:)), lostAt: row[6], admittedAt: row[7],
+            planTemplateID: row[8], eventCount: row[9], eventSequence: row[10], changeCount: row[11], taskCount: row[12],
+            timesLost: row[13], timesWonBack: row[14])
+    }
+
+    static func save(_ db: Database, _ state: JourneyState) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO customer (customer_id, stage, stage_entered_at, first_seen_at, last_event_at, quiet_at, lost_from, lost_at,
+                admitted_at, plan_template_id, event_count, event_sequence, change_count, task_count, times_lost, times_won_back)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (customer_id) DO UPDATE SET
+                stage = excluded.stage, stage_entered_at = excluded.stage_entered_at, last_event_at = excluded.last_event_at,
+                quiet_at = excluded.quiet_at, lost_from = excluded.lost_from, lost_at = excluded.lost_at,
+                admitted_at = excluded.admitted_at, plan_template_id = excluded.plan_template_id,
+                event_count = excluded.event_count, event_sequence = excluded.event_sequence,
+                change_count = excluded.change_count, task_count = excluded.task_count,
+                times_lost = excluded.times_lost, times_won_back = excluded.times_won_back
+            """
+        ).execute(arguments: [
+            state.customerID, state.stage.rawValue, state.stageEnteredAt, state.firstSeenAt, state.lastEventAt, state.quietAt,
+            state.lostFrom?.rawValue, state.lostAt, state.admittedAt, state.planTemplateID, state.eventCount, state.eventSequence,
+            state.changeCount, state.taskCount, state.timesLost, state.timesWonBack,
+        ])
+    }
+
+    // MARK: - Events
+
+    /// Records a checked event (its type valid, its touchpoint known and in
+    /// service, its time set and not too far ahead) and applies the rules.
+    func record(_ db: Database, _ event: Cx_Journey_V1_Event, at time: Double) throws -> Cx_Journey_V1_RecordEventResponse {
+        let existing = try Self.load(db, event.customerID)
+        var state =
+            existing
+            ?? JourneyState(customerID: event.customerID, stage: .unspecified, stageEnteredAt: time, firstSeenAt: time, lastEventAt: time)
+        let before = state.stage
+        var response = Cx_Journey_V1_RecordEventResponse()
+        response.stageBefore = before
+        if let transition = StageMachine.move(existing, type: event.type, at: time, rules: rules) {
+            try change(db, &state, transition)
+            response.moved = true
+            response.wonBack = transition.cause == .winBack
+            response.tasksCreated = try admitIfFirst(db, &state, at: transition.at, attributes: event.attributes)
+        }
+        state.eventSequence += 1
+        state.eventCount += 1
+        state.lastEventAt = max(state.lastEventAt, time)
+        state.firstSeenAt = min(state.firstSeenAt, time)
+        state.quietAt = StageMachine.quietDeadline(state, rules: rules)
+        try db.cachedStatement(sql: """
+            INSERT INTO event (customer_id, at, sequence, type, touchpoint_id, stage_before, stage_after, recorded_at, idempotency_key, attributes)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """
+        ).execute(arguments: [
+            event.customerID, time, state.eventSequence, event.type, event.touchpointID, before.rawValue, state.stage.rawValue, now,
+            event.idempotencyKey, event.attributes.isEmpty ? nil : try RecordBody(Cx_Journey_V1_Event.with { $0.attributes = event.attributes }),
+        ])
+        try Aggregates.touchpoint(db, day: JourneyDatabase.day(time), touchpoint: event.touchpointID, stage: state.stage)
+        try Self.save(db, state)
+        response.stage = state.stage
+        return response
+    }
+
+    // MARK: - Stage changes
+
+    /// Moves the customer, keeping history, aggregates and the outbox event.
+    func change(_ db: Database, _ state: inout JourneyState, _ transition: Transition) throws {
+        let from = state.stage
+        if from != .unspecified {
+            let advanced = transition.to.isJourneyStage && from.isJourneyStage && transition.to.rawValue > from.rawValue
+            try Aggregates.leave(
+                db, stage: from, enteredAt: state.stageEnteredAt, at: transition.at, advanced: advanced, lost: transition.to == .lost)
+        }
+        if transition.cause == .winBack { try Aggregates.wonBack(db, at: transition.at) }
+        StageMachine.apply(transition, to: &state)
+        try Aggregates.enter(db, stage: transition.to, at: transition.at)
+        try db.cachedStatement(sql: """
+            INSERT INTO stage_change (customer_id, sequence, at, from_stage, to_stage, cause, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """
+        ).execute(arguments: [
+            state.customerID, state.changeCount, transition.at, from.rawValue, transition.to.rawValue, transition.cause.rawValue,
+            transition.detail,
+        ])
+        try tellProfiles(db, state, at: transition.at)
+    }
+
+    /// The first time a customer reaches ADMISSION or later: the plan
+    /// template becomes tasks. Returns how many.
+    func admitIfFirst(_ db: Database, _ state: inout JourneyState, at time: Double, attributes: [String: String]) throws -> Int32 {
+        guard state.admittedAt == nil, state.stage.isJourneyStage, state.stage.rawValue >= Stage.admission.rawValue else { return 0 }
+        state.admittedAt = time
+        guard let template = try PlanTemplates.choose(db, attributes: attributes) else { return 0 }
+        state.planTemplateID = template.id
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO task (customer_id, number, template_id, day_offset, stage, touchpoint_id, action, owner_role, due_at, state)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, \(Cx_Journey_V1_Task.State.open.rawValue))
+            """)
+        for step in template.steps {
+            state.taskCount += 1
+            try statement.execute(arguments: [
+                state.customerID, state.taskCount, template.id, step.dayOffset, step.stage.rawValue, step.touchpointID, step.action,
+                step.ownerRole, time + Double(step.dayOffset) * 86_400,
+            ])
+        }
+        return Int32(template.steps.count)
+    }
+
+    /// Marks the customer LOST if their quiet period has run out.
+    func detectLost(_ db: Database, _ id: String) throws -> Bool {
+        guard var state = try Self.load(db, id), let transition = StageMachine.quiet(state, now: now) else { return false }
+        try change(db, &state, transition)
+        state.quietAt = nil
+        try Self.save(db, state)
+        return true
+    }
+
+    /// Sets profiles' journey_stage trait (through the outbox).
+    private func tellProfiles(_ db: Database, _ state: JourneyState, at time: Double) throws {
+        guard destinations.contains(.profiles) else { return }
+        var request = Cx_Profiles_V1_UpdateTraitsRequest()
+        request.customerID = state.customerID
+        let milliseconds = String(UInt64(max(0, now * 1_000)), radix: 16)
+        request.eventID = "journey:\(String(repeating: "0", count: max(0, 12 - milliseconds.count)))\(milliseconds):\(state.customerID):\(state.changeCount)"
+        request.source = "journey"
+        request.occurredAt = .at(time)
+        request.updateMask = ["journey_stage"]
+        request.traits.journeyStage = state.stage.name
+        try Outbox.enqueue(
+            db,
+            OutboxEvent(
+                eventID: request.eventID, destination: CXServiceName.profiles.rawValue,
+                method: Cx_Profiles_V1_Customers.updateTraits.fullName, orderingKey: state.customerID,
+                payload: try request.serializedData()))
+    }
+}
