@@ -98,7 +98,7 @@ extension JourneyRulesCommand {
             ) { $0.hasRules ? $0.rules : nil }
             request.expectedVersion = expectedVersion ?? 0
             try await ServiceSession.show(.journey, Cx_Journey_V1_Journey.updateRules, request, connection, output) {
-                "rules version \($0.rules.version) are in force\n\n" + JourneyView.rules($0.rules)
+                "version \($0.rules.version) of the rules is in force\n\n" + JourneyView.rules($0.rules)
             }
         }
     }
