@@ -9,11 +9,12 @@ import SwiftProtobuf
 extension JourneyService {
     static let maxPeriodDays: Int64 = 3_660
 
-    /// [from, to) as UTC day numbers: from rounded down, to up; 30 days
-    /// before `to` when from is unset.
+    /// [from, to) as UTC day numbers: from rounded down, to up (unset: the
+    /// end of today); 30 days before `to` when from is unset.
     func period(from: Google_Protobuf_Timestamp?, to: Google_Protobuf_Timestamp?) throws(RPCError) -> (from: Int64, to: Int64) {
-        let end = to?.date.timeIntervalSince1970 ?? clock().timeIntervalSince1970
-        let endDay = Int64((end / 86_400.0).rounded(.up))
+        // An explicit end is exclusive; unset means "up to now", today included.
+        let endDay = to.map { Int64(($0.date.timeIntervalSince1970 / 86_400.0).rounded(.up)) }
+            ?? JourneyDatabase.day(clock().timeIntervalSince1970) + 1
         let startDay = from.map { JourneyDatabase.day($0.date.timeIntervalSince1970) } ?? endDay - 30
         guard startDay < endDay else { throw .invalidArgument(field: "from", "must be before to") }
         guard endDay - startDay <= Self.maxPeriodDays else {

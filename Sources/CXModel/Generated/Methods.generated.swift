@@ -80,7 +80,7 @@ public enum CXMethods {
     ]
 
     /// FNV-1a 64 over the .proto files this was generated from.
-    public static let protoSpecFingerprint: UInt64 = 0xba1dc6e0f2553b3a
+    public static let protoSpecFingerprint: UInt64 = 0x2fdfe69de4de37c2
 }
 
 /// The methods of `cx.journey.v1.Journey`.

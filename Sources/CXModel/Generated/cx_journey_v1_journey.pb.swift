@@ -51,9 +51,11 @@
 /// back by an event; only MoveStage, with a reason, moves one back.
 ///
 /// A customer quiet (no event) for longer than their stage's quiet_days
-/// becomes LOST (DetectLost, run by the server every few minutes). Their
-/// next event brings them back: to the stage the event maps to, or else to
-/// the stage they were lost from, and counts as a win-back.
+/// becomes LOST (DetectLost, run by the server every few minutes) at the
+/// moment the quiet period ran out. Their next event brings them back, to
+/// the later of the stage the event maps to and the stage they were lost
+/// from (a returning loyal customer who merely visits is not a stranger),
+/// and counts as a win-back.
 ///
 /// Events carry the time they happened (occurred_at; unset = now). One more
 /// than Rules.future_tolerance_seconds ahead of the server's clock is
