@@ -150,9 +150,10 @@ enum JourneyNames {
         }
     }
 
-    /// "activation → acclimation"; just the stage when it did not change.
+    /// "activation → acclimation"; "new → assessment" for a customer's
+    /// first event; just the stage when it did not change.
     static func move(_ before: Cx_Journey_V1_Stage, _ after: Cx_Journey_V1_Stage) -> String {
-        before == after ? stage(after) : "\(stage(before)) → \(stage(after))"
+        before == after ? stage(after) : "\(before == .unspecified ? "new" : stage(before)) → \(stage(after))"
     }
 
     /// A touchpoint's stages: "all" when it names none.
@@ -213,7 +214,8 @@ enum JourneyView {
         var table = Table("CHANGED AT", "FROM", "TO", "CAUSE", "DETAIL")
         for change in changes {
             table.append([
-                JourneyFormat.time(change.at, if: change.hasAt), JourneyNames.stage(change.from), JourneyNames.stage(change.to),
+                JourneyFormat.time(change.at, if: change.hasAt), change.from == .unspecified ? "new" : JourneyNames.stage(change.from),
+                JourneyNames.stage(change.to),
                 JourneyNames.cause(change.cause), ProfilesFormat.short(change.detail, 60),
             ])
         }

@@ -413,8 +413,8 @@ final class JourneyImporter {
     }
 
     func add(_ row: JourneyImportRow) async throws {
-        read += 1
         guard case .event(var event) = row.content else {
+            read += 1
             if case .rejected(let field, let message) = row.content {
                 fail(JourneyImportFailure(line: row.line, field: field, code: "INVALID_ARGUMENT", reason: "", message: message))
             }
@@ -423,12 +423,14 @@ final class JourneyImporter {
         if event.idempotencyKey.isEmpty, event.hasOccurredAt { event.idempotencyKey = Self.key(for: event) }
         let size = (try event.serializedBytes() as [UInt8]).count + 8
         guard size <= Self.byteBudget else {
+            read += 1
             fail(JourneyImportFailure(
                 line: row.line, field: "", code: "RESOURCE_EXHAUSTED", reason: "",
                 message: "the event is \(size) bytes as a message, more than one call may carry"))
             return
         }
         if pending.count >= batchSize || pendingBytes + size > Self.byteBudget { try await flush() }
+        read += 1
         pending.append(event)
         pendingLines.append(row.line)
         pendingBytes += size
@@ -522,8 +524,8 @@ final class JourneyImporter {
         let done = read - pending.count
         let seconds = profilesSeconds(ContinuousClock.now - started)
         let rate = seconds > 0 ? Int(Double(done) / seconds) : 0
-        let of = total.map { " / \(JourneyFormat.count($0)) (\($0 > 0 ? min(100, done * 100 / $0) : 100)%)" } ?? ""
-        writeStderr("\r\u{1B}[K\(JourneyFormat.count(done))\(of) events, \(JourneyFormat.count(rate)) events/s")
+        let of = total.map { " of \(JourneyFormat.count($0)) events (\($0 > 0 ? min(100, done * 100 / $0) : 100)%)" } ?? " events"
+        writeStderr("\r\u{1B}[K\(JourneyFormat.count(done))\(of), \(JourneyFormat.count(rate)) events/s")
     }
 
     /// The summary: counts, then the first failures.
@@ -543,8 +545,8 @@ final class JourneyImporter {
         }
         print(
             "\(name): \(JourneyFormat.count(recorded)) recorded, \(JourneyFormat.count(failed)) failed, of \(JourneyFormat.count(read)) events "
-                + "(\(calls) calls, \(String(format: "%.1f", seconds)) s); \(JourneyFormat.count(moved)) moved a customer, "
-                + "\(JourneyFormat.count(wonBack)) won one back, \(JourneyFormat.count(tasksCreated)) tasks created")
+                + "(\(calls) calls, \(String(format: "%.1f", seconds)) s); \(JourneyFormat.count(moved)) moved a customer on, "
+                + "\(JourneyFormat.count(wonBack)) won back a lost one, \(JourneyFormat.count(tasksCreated)) tasks created")
         guard !shown.isEmpty else { return }
         var table = Table("LINE", "FIELD", "CODE", "REASON", "MESSAGE")
         for failure in shown.prefix(Self.failuresShown) {

@@ -32,7 +32,7 @@ final class JourneyCtlTests: XCTestCase {
     func testAnEventMovesTheCustomerAndShowTellsWhereTheyAre() throws {
         let visit = try journey("event", "c-1", "visit", "--touchpoint", "website", "--at", daysAgo(2))
         XCTAssertEqual(visit.status, 0, visit.stderr)
-        XCTAssertTrue(visit.stdout.contains("assessment (moved)") || visit.stdout.contains("→ assessment (moved)"), visit.stdout)
+        XCTAssertTrue(visit.stdout.contains("new → assessment (moved)"), visit.stdout)
 
         let purchase = try journey(
             "event", "c-1", "first_purchase", "--touchpoint", "store", "--attr", "product=لپ‌تاپ", "--key", "order-1", "--json")
