@@ -88,6 +88,10 @@ final class JourneyMethodTests: XCTestCase {
         var journey = try await h.journey("a")
         XCTAssertEqual(journey.stageEnteredAt.date, day(8))
         XCTAssertEqual(journey.admittedAt.date, day(8), "skipping past admission still admits")
+        XCTAssertEqual(journey.firstSeenAt.date, day(5))
+        try await h.event("a", "ad_seen", at: day(1))
+        let earlier = try await h.journey("a")
+        XCTAssertEqual(earlier.firstSeenAt.date, day(1), "a late event moves first_seen_at back")
 
         await assertRPCError(.invalidArgument, field: "reason") {
             try await h.client.call(J.moveStage, .with {

@@ -42,7 +42,7 @@ extension JourneyService {
             let ahead = Int(time - now.timeIntervalSince1970)
             throw RPCError(
                 code: .invalidArgument,
-                message: "\(field).occurred_at: \(event.occurredAt.date) is \(ahead) s ahead of the server's clock; "
+                message: "\(field).occurred_at: \(event.occurredAt.date.ISO8601Format()) is \(ahead) s ahead of the server's clock; "
                     + "at most \(Int(rules.futureTolerance)) s is allowed (rules.future_tolerance_seconds)",
                 fieldViolations: [.init(field: "\(field).occurred_at", description: "in the future")], reason: "EVENT_IN_FUTURE")
         }

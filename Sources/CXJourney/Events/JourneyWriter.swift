@@ -38,7 +38,8 @@ struct JourneyWriter {
                 admitted_at, plan_template_id, event_count, event_sequence, change_count, task_count, times_lost, times_won_back)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (customer_id) DO UPDATE SET
-                stage = excluded.stage, stage_entered_at = excluded.stage_entered_at, last_event_at = excluded.last_event_at,
+                stage = excluded.stage, stage_entered_at = excluded.stage_entered_at, first_seen_at = excluded.first_seen_at,
+                last_event_at = excluded.last_event_at,
                 quiet_at = excluded.quiet_at, lost_from = excluded.lost_from, lost_at = excluded.lost_at,
                 admitted_at = excluded.admitted_at, plan_template_id = excluded.plan_template_id,
                 event_count = excluded.event_count, event_sequence = excluded.event_sequence,

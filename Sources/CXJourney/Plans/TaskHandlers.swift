@@ -139,7 +139,7 @@ extension JourneyService {
             let what = task.state == .done ? "done" : "skipped"
             throw RPCError(
                 code: .failedPrecondition,
-                message: "task \(task.id) is already \(what) (at \(task.closedAt.date)); only an OPEN task can be completed or skipped",
+                message: "task \(task.id) is already \(what) (at \(task.closedAt.date.ISO8601Format())); only an OPEN task can be completed or skipped",
                 reason: "TASK_CLOSED")
         }
         try db.execute(
