@@ -106,7 +106,8 @@ public struct Pager: Sendable {
             return try codec.decode(token, expectedScope: scope, now: clock()).position
         } catch {
             throw RPCError(
-                code: .invalidArgument, message: "\(field): \(error)",
+                // The codec's descriptions begin with "page_token" already.
+                code: .invalidArgument, message: field == "page_token" ? "\(error)" : "\(field): \(error)",
                 fieldViolations: [.init(field: field, description: "\(error)")], reason: "PAGE_TOKEN_INVALID")
         }
     }
