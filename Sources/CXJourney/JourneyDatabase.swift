@@ -33,16 +33,16 @@ enum JourneyDatabase {
                     id TEXT PRIMARY KEY NOT NULL,
                     body BLOB NOT NULL
                 ) WITHOUT ROWID;
-                -- quiet_at: when the customer becomes LOST unless an event
-                -- comes first (last_event_at + the stage's quiet days);
-                -- NULL while LOST.
+                -- last_event_at is never before stage_entered_at, so the
+                -- stage index finds every customer who may have gone quiet
+                -- (DetectLost) without an index on last_event_at, which
+                -- every event would rewrite.
                 CREATE TABLE customer (
                     customer_id TEXT PRIMARY KEY NOT NULL,
                     stage INTEGER NOT NULL,
                     stage_entered_at REAL NOT NULL,
                     first_seen_at REAL NOT NULL,
                     last_event_at REAL NOT NULL,
-                    quiet_at REAL,
                     lost_from INTEGER,
                     lost_at REAL,
                     admitted_at REAL,
@@ -54,7 +54,6 @@ enum JourneyDatabase {
                     times_lost INTEGER NOT NULL,
                     times_won_back INTEGER NOT NULL
                 ) WITHOUT ROWID;
-                CREATE INDEX customer_by_quiet ON customer (quiet_at) WHERE quiet_at IS NOT NULL;
                 CREATE INDEX customer_by_stage ON customer (stage, stage_entered_at);
                 CREATE TABLE event (
                     customer_id TEXT NOT NULL,

@@ -4,7 +4,6 @@ import CXStore
 import CXWire
 import Foundation
 import GRDB
-import Synchronization
 
 /// The loyalty service: program, accounts and their ledger, rewards, tiers
 /// and reports, over one store. The handlers validate, then run domain code
@@ -14,7 +13,8 @@ public final class LoyaltyService: Sendable {
     public let store: Store
     let clock: @Sendable () -> Date
     let pager: Pager
-    let programs = ProgramCache()
+    /// The program in force, decoded once per version.
+    let programs = NewestVersion(table: "program", Cx_Loyalty_V1_Program.self)
     /// The services told about loyalty events through the outbox.
     let destinations: Set<CXServiceName>
 
@@ -86,35 +86,6 @@ public final class LoyaltyService: Sendable {
 
     static func generateID(prefix: String) -> String {
         prefix + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
-    }
-}
-
-/// The program in force, decoded once per version: every write asks the
-/// database which version is newest (one indexed lookup) and decodes only
-/// when it changed, so a program updated in the same batch is never missed.
-/// A version is known by its number and its time: a version read inside a
-/// batch that then failed to commit is never mistaken for the one that
-/// later commits under the same number.
-final class ProgramCache: Sendable {
-    private let current = Mutex<(program: Cx_Loyalty_V1_Program, effectiveAt: Double)?>(nil)
-
-    func program(_ db: Database) throws -> Cx_Loyalty_V1_Program {
-        guard let newest = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT version, effective_at FROM program ORDER BY version DESC LIMIT 1"))
-        else {
-            throw RPCError(code: .internal, message: "the loyalty store has no program")
-        }
-        let version: Int64 = try newest.decode(Int64.self, atIndex: 0)
-        let effectiveAt: Double = try newest.decode(Double.self, atIndex: 1)
-        if let cached = current.withLock({ $0 }), cached.program.version == version, cached.effectiveAt == effectiveAt {
-            return cached.program
-        }
-        guard let row = try Row.fetchOne(db, sql: "SELECT body FROM program WHERE version = ?", arguments: [version]) else {
-            throw RPCError(code: .internal, message: "program version \(version) vanished while being read")
-        }
-        let program = try LoyaltyDatabase.decodeBody(row, Cx_Loyalty_V1_Program.self, table: "program", key: "\(version)")
-        current.withLock { $0 = (program, effectiveAt) }
-        return program
     }
 }
 

@@ -20,8 +20,10 @@ public enum Idempotency {
         _ body: () throws -> Response
     ) throws -> Response {
         let fingerprint = try Self.fingerprint(of: request)
+        // Cached statements: this runs once per keyed write (per event in a
+        // journey batch), and compiling the SQL each time cost more than the lookup.
         if let row = try Row.fetchOne(
-            db, sql: "SELECT request_fingerprint, response FROM cx_idempotency WHERE scope = ? AND key = ?",
+            db.cachedStatement(sql: "SELECT request_fingerprint, response FROM cx_idempotency WHERE scope = ? AND key = ?"),
             arguments: [scope, key])
         {
             // decode(forColumn:) throws on a NULL or mistyped value, where subscripting would trap.
@@ -32,9 +34,9 @@ public enum Idempotency {
             return try stored.decode(Response.self, table: "cx_idempotency", key: "\(scope)/\(key)")
         }
         let response = try body()
-        try db.execute(
-            sql: "INSERT INTO cx_idempotency (scope, key, request_fingerprint, response, created_at) VALUES (?, ?, ?, ?, ?)",
-            arguments: [scope, key, fingerprint, try RecordBody(response), Date().timeIntervalSince1970])
+        try db.cachedStatement(
+            sql: "INSERT INTO cx_idempotency (scope, key, request_fingerprint, response, created_at) VALUES (?, ?, ?, ?, ?)"
+        ).execute(arguments: [scope, key, fingerprint, try RecordBody(response), Date().timeIntervalSince1970])
         return response
     }
 

@@ -50,23 +50,13 @@ struct JourneyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var peers: [String: RPCClient] = [:]
-        let address = profilesAddress ?? ProcessInfo.processInfo.environment[CXServiceName.profiles.addressVariable]
-            ?? CXServiceName.profiles.defaultAddress
-        if address.lowercased() != "none" {
-            guard let (host, port) = try? RPCClient.parse(address: address) else {
-                let source = profilesAddress != nil ? "--profiles-addr" : CXServiceName.profiles.addressVariable
-                throw ValidationError("\(source): \"\(address)\" is not host:port (for example 127.0.0.1:7101) or none")
-            }
-            peers[CXServiceName.profiles.rawValue] = RPCClient(host: host, port: port)
-        }
+        let peers = try PeerAddresses.clients([(.profiles, profilesAddress)])
         let interval = lostInterval
-        let destinations: Set<CXServiceName> = peers.isEmpty ? [] : [.profiles]
         try await ServiceRunner.run(.journey, options: options) { router, resolved, logger in
-            let service = try await JourneyService.open(directory: resolved.dataDirectory, destinations: destinations)
+            let service = try await JourneyService.open(directory: resolved.dataDirectory, destinations: Set(peers.keys))
             service.register(into: &router)
             var companions: [any Service] = [
-                OutboxRelay(store: service.store, peers: peers, logger: logger),
+                OutboxRelay(store: service.store, peers: PeerAddresses.relayPeers(peers), logger: logger),
                 StoreMaintenance(store: service.store, logger: logger),
             ]
             if interval > 0 {

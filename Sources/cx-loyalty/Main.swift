@@ -56,33 +56,14 @@ struct LoyaltyCommand: AsyncParsableCommand {
         }
     }
 
-    /// The peers events go to, with their clients; "none" leaves one out.
-    static func peers(
-        profiles: String?, journey: String?, environment: [String: String] = ProcessInfo.processInfo.environment
-    ) throws -> [CXServiceName: RPCClient] {
-        var peers: [CXServiceName: RPCClient] = [:]
-        for (service, flag, given) in [(CXServiceName.profiles, "--profiles-addr", profiles), (.journey, "--journey-addr", journey)] {
-            let address = given ?? environment[service.addressVariable] ?? service.defaultAddress
-            if address.lowercased() == "none" { continue }
-            guard let (host, port) = try? RPCClient.parse(address: address) else {
-                let source = given != nil ? flag : service.addressVariable
-                throw ValidationError("\(source): \"\(address)\" is not host:port (for example \(service.defaultAddress)) or none")
-            }
-            peers[service] = RPCClient(host: host, port: port)
-        }
-        return peers
-    }
-
     func run() async throws {
-        let peers = try Self.peers(profiles: profilesAddress, journey: journeyAddress)
+        let peers = try PeerAddresses.clients([(.profiles, profilesAddress), (.journey, journeyAddress)])
         let interval = batchInterval
         try await ServiceRunner.run(.loyalty, options: options) { router, resolved, logger in
             let service = try await LoyaltyService.open(directory: resolved.dataDirectory, destinations: Set(peers.keys))
             service.register(into: &router)
             var companions: [any Service] = [
-                OutboxRelay(
-                    store: service.store, peers: Dictionary(uniqueKeysWithValues: peers.map { ($0.key.rawValue, $0.value) }),
-                    logger: logger),
+                OutboxRelay(store: service.store, peers: PeerAddresses.relayPeers(peers), logger: logger),
                 StoreMaintenance(store: service.store, logger: logger),
             ]
             if interval > 0 {

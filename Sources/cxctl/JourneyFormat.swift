@@ -95,38 +95,11 @@ enum JourneyTaskStateArgument: String, CaseIterable, ExpressibleByArgument {
 /// command line's names, so what is shown can be typed back.
 enum JourneyNames {
     static func stage(_ stage: Cx_Journey_V1_Stage) -> String {
-        switch stage {
-        case .unspecified: "-"
-        case .assessment: "assessment"
-        case .admission: "admission"
-        case .affirmation: "affirmation"
-        case .activation: "activation"
-        case .acclimation: "acclimation"
-        case .accomplishment: "accomplishment"
-        case .acceptance: "acceptance"
-        case .advocacy: "advocacy"
-        case .lost: "lost"
-        case .UNRECOGNIZED(let number): "stage(\(number))"
-        }
+        stage.name.isEmpty ? "-" : stage.name
     }
 
     static func channel(_ channel: Cx_Journey_V1_Channel) -> String {
-        switch channel {
-        case .unspecified: "-"
-        case .website: "website"
-        case .social: "social"
-        case .store: "store"
-        case .product: "product"
-        case .packaging: "packaging"
-        case .logistics: "logistics"
-        case .phone: "phone"
-        case .email: "email"
-        case .sms: "sms"
-        case .app: "app"
-        case .afterSales: "after-sales"
-        case .event: "event"
-        case .UNRECOGNIZED(let number): "channel(\(number))"
-        }
+        channel.name.isEmpty ? "-" : channel.name
     }
 
     static func cause(_ cause: Cx_Journey_V1_StageChange.Cause) -> String {

@@ -144,3 +144,30 @@ final class JourneyTimeTests: XCTestCase {
         XCTAssertEqual(journey.stage, .lost)
     }
 }
+
+extension JourneyTimeTests {
+    func testACustomerWhoKeepsComingIsNeverLostHoweverLongInTheStage() async throws {
+        let clock = ManualClock(day(0))
+        let h = try await JourneyHarness.start(clock: clock)
+        defer { Task { await h.stop() } }
+        try await h.event("regular", "visit")
+        try await h.event("gone", "visit")
+        for at in stride(from: 30.0, through: 90, by: 30) {
+            clock.set(day(at))
+            try await h.event("regular", "email_open", touchpoint: "email")
+        }
+        // Day 120: both entered assessment 120 days ago (its quiet days are 60);
+        // only "gone" has been silent that long.
+        clock.set(day(120))
+        let detected = try await h.client.call(J.detectLost, .init())
+        XCTAssertEqual(detected.markedLost, 1)
+        let regular = try await h.journey("regular")
+        XCTAssertEqual(regular.stage, .assessment)
+        let gone = try await h.journey("gone")
+        XCTAssertEqual(gone.stage, .lost)
+        XCTAssertEqual(gone.stageEnteredAt.date, day(60))
+        clock.set(day(151))
+        let later = try await h.client.call(J.detectLost, .init())
+        XCTAssertEqual(later.markedLost, 1, "60 quiet days after day 90")
+    }
+}

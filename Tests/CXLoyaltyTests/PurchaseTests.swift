@@ -103,7 +103,7 @@ final class PurchaseTests: XCTestCase {
         // store made before that check holds such a program: write it directly.
         try await h.enroll("c-usd", currency: "USD")
         try await h.service.store.write { db in
-            var program = try h.service.programs.program(db)
+            var program = try h.service.programs.value(db)
             program.version += 1
             program.earnRates.removeAll { $0.currency == "USD" }
             try db.execute(

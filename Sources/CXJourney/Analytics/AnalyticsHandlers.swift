@@ -100,7 +100,7 @@ extension JourneyService {
         let now = clock().timeIntervalSince1970
         let cache = rulesCache
         return try await store.read { db in
-            let rules = try cache.rules(db)
+            let rules = try cache.value(db)
             var response = Cx_Journey_V1_StalledResponse()
             for stage in stages {
                 let norm = rules.normDays(stage)

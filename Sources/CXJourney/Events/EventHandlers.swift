@@ -135,7 +135,6 @@ extension JourneyService {
                 _ = try writer.admitIfFirst(db, &state, at: time, attributes: [:])
                 // A customer moved out of LOST by hand starts a new quiet period now.
                 state.lastEventAt = max(state.lastEventAt, request.stage == .lost ? state.lastEventAt : time)
-                state.quietAt = StageMachine.quietDeadline(state, rules: writer.rules)
                 try JourneyWriter.save(db, state)
             }
             response.stage = state.stage
@@ -149,22 +148,33 @@ extension JourneyService {
     }
 
     /// Marks LOST every customer whose quiet period ran out, a page at a
-    /// time in transactions of their own, so events keep flowing.
+    /// time in transactions of their own, so events keep flowing. Since a
+    /// customer's last event is never before they entered their stage, the
+    /// stage index narrows the search to those who entered it more than its
+    /// quiet days ago; each one found leaves the stage, so the next page
+    /// starts where this one ended.
     func markQuietCustomersLost(pageSize: Int = 500) async throws -> Int64 {
         let now = clock()
         var total: Int64 = 0
         while true {
-            let (seen, marked) = try await store.writeAlone { db -> (Int, Int) in
+            let marked = try await store.writeAlone { db -> Int in
                 let writer = try self.writer(db, now: now)
-                let due = try String.fetchAll(
-                    db, sql: "SELECT customer_id FROM customer WHERE quiet_at IS NOT NULL AND quiet_at <= ? ORDER BY quiet_at LIMIT ?",
-                    arguments: [now.timeIntervalSince1970, pageSize])
                 var marked = 0
-                for id in due where try writer.detectLost(db, id) { marked += 1 }
-                return (due.count, marked)
+                for stage in Stage.journey {
+                    guard let quiet = writer.rules.quietSeconds(stage), marked < pageSize else { continue }
+                    let cutoff = now.timeIntervalSince1970 - quiet
+                    let due = try String.fetchAll(
+                        db.cachedStatement(sql: """
+                            SELECT customer_id FROM customer WHERE stage = ? AND stage_entered_at <= ? AND last_event_at <= ?
+                            ORDER BY stage_entered_at, customer_id LIMIT ?
+                            """),
+                        arguments: [stage.rawValue, cutoff, cutoff, pageSize - marked])
+                    for id in due where try writer.detectLost(db, id) { marked += 1 }
+                }
+                return marked
             }
             total += Int64(marked)
-            if seen < pageSize || marked == 0 { return total }
+            if marked < pageSize { return total }
         }
     }
 }

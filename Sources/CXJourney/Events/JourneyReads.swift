@@ -67,7 +67,7 @@ extension JourneyService {
             ).map(Self.recordedEvent)
             response.openTasks = try Row.fetchAll(
                 db.cachedStatement(
-                    sql: "SELECT \(Self.taskColumns) FROM task WHERE customer_id = ? AND state = ? ORDER BY due_at, number"),
+                    sql: "SELECT \(Self.taskColumns) FROM task WHERE customer_id = ? AND +state = ? ORDER BY due_at, number"),
                 arguments: [state.customerID, Cx_Journey_V1_Task.State.open.rawValue]
             ).map { try Self.task($0, now: now) }
             return response

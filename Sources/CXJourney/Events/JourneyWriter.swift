@@ -20,34 +20,48 @@ struct JourneyWriter {
     static func load(_ db: Database, _ id: String) throws -> JourneyState? {
         guard let row = try Row.fetchOne(
             db.cachedStatement(sql: """
-                SELECT stage, stage_entered_at, first_seen_at, last_event_at, quiet_at, lost_from, lost_at, admitted_at,
+                SELECT stage, stage_entered_at, first_seen_at, last_event_at, lost_from, lost_at, admitted_at,
                        plan_template_id, event_count, event_sequence, change_count, task_count, times_lost, times_won_back
                 FROM customer WHERE customer_id = ?
                 """), arguments: [id])
         else { return nil }
         return JourneyState(
             customerID: id, stage: Stage(stored: row[0]), stageEnteredAt: row[1], firstSeenAt: row[2], lastEventAt: row[3],
-            quietAt: row[4], lostFrom: (row[5] as Int?).map(Stage.init(stored:)), lostAt: row[6], admittedAt: row[7],
-            planTemplateID: row[8], eventCount: row[9], eventSequence: row[10], changeCount: row[11], taskCount: row[12],
-            timesLost: row[13], timesWonBack: row[14])
+            lostFrom: (row[4] as Int?).map(Stage.init(stored:)), lostAt: row[5], admittedAt: row[6],
+            planTemplateID: row[7], eventCount: row[8], eventSequence: row[9], changeCount: row[10], taskCount: row[11],
+            timesLost: row[12], timesWonBack: row[13])
+    }
+
+    /// Saves an event's changes to a known customer who did not change
+    /// stage: only the columns an event moves, so SQLite leaves the stage
+    /// index alone (an UPDATE that names an indexed column rewrites its index
+    /// entry even when the value is the same).
+    static func saveEvent(_ db: Database, _ state: JourneyState) throws {
+        try db.cachedStatement(sql: """
+            UPDATE customer SET first_seen_at = ?, last_event_at = ?, event_count = ?, event_sequence = ?
+            WHERE customer_id = ?
+            """
+        ).execute(arguments: [
+            state.firstSeenAt, state.lastEventAt, state.eventCount, state.eventSequence, state.customerID,
+        ])
     }
 
     static func save(_ db: Database, _ state: JourneyState) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO customer (customer_id, stage, stage_entered_at, first_seen_at, last_event_at, quiet_at, lost_from, lost_at,
+            INSERT INTO customer (customer_id, stage, stage_entered_at, first_seen_at, last_event_at, lost_from, lost_at,
                 admitted_at, plan_template_id, event_count, event_sequence, change_count, task_count, times_lost, times_won_back)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (customer_id) DO UPDATE SET
                 stage = excluded.stage, stage_entered_at = excluded.stage_entered_at, first_seen_at = excluded.first_seen_at,
                 last_event_at = excluded.last_event_at,
-                quiet_at = excluded.quiet_at, lost_from = excluded.lost_from, lost_at = excluded.lost_at,
+                lost_from = excluded.lost_from, lost_at = excluded.lost_at,
                 admitted_at = excluded.admitted_at, plan_template_id = excluded.plan_template_id,
                 event_count = excluded.event_count, event_sequence = excluded.event_sequence,
                 change_count = excluded.change_count, task_count = excluded.task_count,
                 times_lost = excluded.times_lost, times_won_back = excluded.times_won_back
             """
         ).execute(arguments: [
-            state.customerID, state.stage.rawValue, state.stageEnteredAt, state.firstSeenAt, state.lastEventAt, state.quietAt,
+            state.customerID, state.stage.rawValue, state.stageEnteredAt, state.firstSeenAt, state.lastEventAt,
             state.lostFrom?.rawValue, state.lostAt, state.admittedAt, state.planTemplateID, state.eventCount, state.eventSequence,
             state.changeCount, state.taskCount, state.timesLost, state.timesWonBack,
         ])
@@ -75,7 +89,6 @@ struct JourneyWriter {
         state.eventCount += 1
         state.lastEventAt = max(state.lastEventAt, time)
         state.firstSeenAt = min(state.firstSeenAt, time)
-        state.quietAt = StageMachine.quietDeadline(state, rules: rules)
         try db.cachedStatement(sql: """
             INSERT INTO event (customer_id, at, sequence, type, touchpoint_id, stage_before, stage_after, recorded_at, idempotency_key, attributes)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -85,7 +98,11 @@ struct JourneyWriter {
             event.idempotencyKey, event.attributes.isEmpty ? nil : try RecordBody(Cx_Journey_V1_Event.with { $0.attributes = event.attributes }),
         ])
         try Aggregates.touchpoint(db, day: JourneyDatabase.day(time), touchpoint: event.touchpointID, stage: state.stage)
-        try Self.save(db, state)
+        if existing != nil, !response.moved {
+            try Self.saveEvent(db, state)
+        } else {
+            try Self.save(db, state)
+        }
         response.stage = state.stage
         return response
     }
@@ -136,9 +153,8 @@ struct JourneyWriter {
 
     /// Marks the customer LOST if their quiet period has run out.
     func detectLost(_ db: Database, _ id: String) throws -> Bool {
-        guard var state = try Self.load(db, id), let transition = StageMachine.quiet(state, now: now) else { return false }
+        guard var state = try Self.load(db, id), let transition = StageMachine.quiet(state, now: now, rules: rules) else { return false }
         try change(db, &state, transition)
-        state.quietAt = nil
         try Self.save(db, state)
         return true
     }

@@ -57,7 +57,9 @@ extension JourneyService {
         filter.pageSize = 0
         let tokenScope = "tasks|\(try Idempotency.fingerprint(of: filter))"
         let position = try pager.position(request.pageToken, scope: tokenScope)
-        var conditions = ["state = ?"]
+        // A customer's few tasks are read by the primary key: "+state" keeps
+        // SQLite from choosing the state index, which holds every OPEN task.
+        var conditions = [request.customerID.isEmpty ? "state = ?" : "+state = ?"]
         var arguments: StatementArguments = [state.rawValue]
         if !request.customerID.isEmpty {
             conditions.append("customer_id = ?")

@@ -10,14 +10,14 @@ extension JourneyService {
         let cache = rulesCache
         return try await store.read { db in
             var response = Cx_Journey_V1_GetRulesResponse()
-            response.rules = try cache.rules(db).rules
+            response.rules = try cache.value(db).rules
             return response
         }
     }
 
-    /// A new version of the rules. When quiet days change, every customer's
-    /// quiet deadline moves with them in the same transaction (one UPDATE
-    /// over the customer table, in a transaction of its own).
+    /// A new version of the rules, for events from now on. New quiet days
+    /// apply to every customer at the next DetectLost (nothing is stored per
+    /// customer that depends on them).
     func updateRules(_ request: Cx_Journey_V1_UpdateRulesRequest, _ context: ServerContext) async throws
         -> Cx_Journey_V1_UpdateRulesResponse
     {
@@ -28,8 +28,8 @@ extension JourneyService {
         }
         let now = clock()
         let cache = rulesCache
-        return try await store.writeAlone { db in
-            let current = try cache.rules(db)
+        return try await store.write { db in
+            let current = try cache.value(db)
             if request.expectedVersion != 0, request.expectedVersion != current.rules.version {
                 throw RPCError(
                     code: .failedPrecondition,
@@ -43,11 +43,6 @@ extension JourneyService {
             try db.execute(
                 sql: "INSERT INTO rules (version, effective_at, body) VALUES (?, ?, ?)",
                 arguments: [rules.version, now.timeIntervalSince1970, try RecordBody(rules)])
-            let compiled = CompiledRules(rules)
-            if Stage.journey.contains(where: { compiled.quietSeconds($0) != current.quietSeconds($0) }) {
-                let cases = Stage.journey.map { "WHEN \($0.rawValue) THEN \(compiled.quietSeconds($0) ?? 0)" }.joined(separator: " ")
-                try db.execute(sql: "UPDATE customer SET quiet_at = last_event_at + CASE stage \(cases) END WHERE stage != \(Stage.lost.rawValue)")
-            }
             return .with { $0.rules = rules }
         }
     }

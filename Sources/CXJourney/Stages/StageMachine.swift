@@ -8,7 +8,6 @@ struct JourneyState: Sendable {
     var stageEnteredAt: Double
     var firstSeenAt: Double
     var lastEventAt: Double
-    var quietAt: Double?
     var lostFrom: Stage?
     var lostAt: Double?
     var admittedAt: Double?
@@ -56,8 +55,8 @@ enum StageMachine {
     }
 
     /// The move silence makes: LOST at the moment the quiet period ran out.
-    static func quiet(_ state: JourneyState, now: Double) -> Transition? {
-        guard state.stage != .lost, let quietAt = state.quietAt, quietAt <= now else { return nil }
+    static func quiet(_ state: JourneyState, now: Double, rules: CompiledRules) -> Transition? {
+        guard let quietAt = quietDeadline(state, rules: rules), quietAt <= now else { return nil }
         return Transition(from: state.stage, to: .lost, at: quietAt, cause: .quiet, detail: "")
     }
 
@@ -68,7 +67,8 @@ enum StageMachine {
             state.lostFrom = transition.from
             state.lostAt = transition.at
             state.timesLost += 1
-        } else if transition.from == .lost {
+        } else if transition.cause == .winBack {
+            // A move out of LOST by hand is a correction, not a win-back.
             state.timesWonBack += 1
         }
         state.stage = transition.to

@@ -14,23 +14,6 @@ extension Cx_Journey_V1_Stage {
     /// One of the eight (not LOST, not unspecified).
     var isJourneyStage: Bool { (1...8).contains(rawValue) }
 
-    /// Lowercase, as profiles' journey_stage trait and cxctl spell it.
-    var name: String {
-        switch self {
-        case .assessment: "assessment"
-        case .admission: "admission"
-        case .affirmation: "affirmation"
-        case .activation: "activation"
-        case .acclimation: "acclimation"
-        case .accomplishment: "accomplishment"
-        case .acceptance: "acceptance"
-        case .advocacy: "advocacy"
-        case .lost: "lost"
-        case .unspecified: ""
-        case .UNRECOGNIZED(let value): "stage \(value)"
-        }
-    }
-
     init(stored value: Int) {
         self = Stage(rawValue: value) ?? .unspecified
     }

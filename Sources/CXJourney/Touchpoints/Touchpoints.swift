@@ -13,15 +13,14 @@ enum Touchpoints {
 
     /// One touchpoint per channel, named after it.
     static func defaults() -> [Cx_Journey_V1_Touchpoint] {
-        let all: [(String, String, Channel)] = [
-            ("website", "Website", .website), ("social", "Social media", .social), ("store", "Store", .store),
-            ("product", "Product", .product), ("packaging", "Packaging", .packaging), ("logistics", "Delivery", .logistics),
-            ("phone", "Phone", .phone), ("email", "Email", .email), ("sms", "SMS", .sms), ("app", "App", .app),
-            ("after-sales", "After-sales service", .afterSales), ("event", "Events", .event),
+        let all: [(String, Channel)] = [
+            ("Website", .website), ("Social media", .social), ("Store", .store), ("Product", .product), ("Packaging", .packaging),
+            ("Delivery", .logistics), ("Phone", .phone), ("Email", .email), ("SMS", .sms), ("App", .app),
+            ("After-sales service", .afterSales), ("Events", .event),
         ]
-        return all.map { id, name, channel in
+        return all.map { name, channel in
             .with {
-                $0.id = id
+                $0.id = channel.name
                 $0.name = name
                 $0.channel = channel
             }

@@ -18,7 +18,7 @@ extension LoyaltyService {
         let programs = self.programs
         let events = self.events(at: now)
         return try await store.idempotentWrite("loyalty.Enroll", key: key, request: request) { db in
-            let program = try programs.program(db)
+            let program = try programs.value(db)
             let currency = request.currency.isEmpty ? program.earnRates[0].currency : request.currency
             guard ProgramRules.rate(program, currency: currency) != nil else {
                 throw RPCError.invalidArgument(
@@ -56,7 +56,7 @@ extension LoyaltyService {
         return try await store.read { db in
             let record = try AccountRecord.require(db, id)
             var response = Cx_Loyalty_V1_GetAccountResponse()
-            response.account = try AccountView.make(db, record, program: try programs.program(db), now: now)
+            response.account = try AccountView.make(db, record, program: try programs.value(db), now: now)
             return response
         }
     }

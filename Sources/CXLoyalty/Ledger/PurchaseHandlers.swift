@@ -73,7 +73,7 @@ extension LoyaltyService {
                     what: "order id")
             }
             var account = try AccountRecord.require(db, id)
-            let program = try programs.program(db)
+            let program = try programs.value(db)
             let currency = request.amount.currency
             guard currency == account.currency else {
                 throw RPCError.invalidArgument(
@@ -263,7 +263,7 @@ extension LoyaltyService {
                 refund = request.amount.minorUnits
             }
             var account = try AccountRecord.require(db, id)
-            let program = try programs.program(db)
+            let program = try programs.value(db)
             try Ledger.expireDue(db, &account, now: now, programVersion: program.version)
             // Cumulative shares, so that refunding an order in parts takes
             // back exactly what it earned once the parts add up to it.
@@ -346,7 +346,7 @@ extension LoyaltyService {
         let programs = self.programs
         return try await store.idempotentWrite("loyalty.AwardBonus", key: key, request: request) { db in
             var account = try AccountRecord.require(db, id)
-            let program = try programs.program(db)
+            let program = try programs.value(db)
             let points: Int64 =
                 switch request.reason {
                 case .review: program.bonuses.review
@@ -406,7 +406,7 @@ extension LoyaltyService {
                 arguments: [request.refereeID, request.referrerID, now.timeIntervalSince1970])
             referee.referredBy = request.referrerID
             try referee.update(db)
-            let program = try programs.program(db)
+            let program = try programs.value(db)
             var event = Cx_Loyalty_V1_LoyaltyEvent()
             event.kind = .referral
             event.occurredAt = .init(date: now)

@@ -11,7 +11,7 @@ extension LoyaltyService {
     {
         let programs = self.programs
         var response = Cx_Loyalty_V1_GetProgramResponse()
-        response.program = try await store.read { db in try programs.program(db) }
+        response.program = try await store.read { db in try programs.value(db) }
         return response
     }
 
@@ -24,7 +24,7 @@ extension LoyaltyService {
         let now = clock()
         let programs = self.programs
         return try await store.idempotentWrite("loyalty.UpdateProgram", key: key, request: request) { db in
-            let current = try programs.program(db)
+            let current = try programs.value(db)
             if request.expectedVersion != 0, request.expectedVersion != current.version {
                 throw RPCError(
                     code: .aborted,
@@ -53,7 +53,7 @@ extension LoyaltyService {
         let programs = self.programs
         return try await store.read { db in
             try Self.checkCurrenciesInUse(db, proposed: proposed)
-            return try ProgramSimulation.run(db, current: try programs.program(db), proposed: proposed, now: now)
+            return try ProgramSimulation.run(db, current: try programs.value(db), proposed: proposed, now: now)
         }
     }
 

@@ -19,7 +19,7 @@ extension LoyaltyService {
         let top = request.top == 0 ? 10 : Int(request.top)
         let programs = self.programs
         return try await store.read { db in
-            try LoyaltyReport.make(db, program: try programs.program(db), from: from, to: to, top: top)
+            try LoyaltyReport.make(db, program: try programs.value(db), from: from, to: to, top: top)
         }
     }
 }

@@ -72,7 +72,7 @@ extension LoyaltyService {
         return try await store.idempotentWrite("loyalty.CreateReward", key: key, request: request) { db in
             var reward = prepared
             if reward.id.isEmpty { reward.id = Self.generateID(prefix: "r-") }
-            try Self.checkTier(reward.minTier, program: try programs.program(db), field: "reward.min_tier")
+            try Self.checkTier(reward.minTier, program: try programs.value(db), field: "reward.min_tier")
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM reward WHERE id = ?", arguments: [reward.id]) == nil else {
                 throw RPCError(code: .alreadyExists, message: "reward \(RequestCheck.quoted(reward.id)) already exists", reason: "REWARD_EXISTS")
             }
@@ -91,7 +91,7 @@ extension LoyaltyService {
         let after = try pager.position(request.pageToken, scope: scope)?.first ?? ""
         let programs = self.programs
         let (rewards, last) = try await store.read { db in
-            let program = try programs.program(db)
+            let program = try programs.value(db)
             var limit = Int.max
             if !request.eligibleTier.isEmpty {
                 try Self.checkTier(request.eligibleTier, program: program, field: "eligible_tier")
@@ -148,7 +148,7 @@ extension LoyaltyService {
                 if source.hasStock { reward.stock = source.stock } else { reward.clearStock() }
             }
             if paths.contains("min_tier") {
-                try Self.checkTier(source.minTier, program: try programs.program(db), field: "reward.min_tier")
+                try Self.checkTier(source.minTier, program: try programs.value(db), field: "reward.min_tier")
                 reward.minTier = source.minTier
             }
             try Self.saveReward(db, reward)
@@ -192,7 +192,7 @@ extension LoyaltyService {
         return try await store.idempotentWrite("loyalty.Redeem", key: key, request: request) { db in
             var account = try AccountRecord.require(db, id)
             var reward = try Self.reward(db, request.rewardID)
-            let program = try programs.program(db)
+            let program = try programs.value(db)
             guard !reward.retired else {
                 throw RPCError(
                     code: .failedPrecondition, message: "reward \(RequestCheck.quoted(reward.id)) is retired", reason: "REWARD_RETIRED")
@@ -282,7 +282,7 @@ extension LoyaltyService {
             }
             var redemption = try LoyaltyDatabase.decodeBody(row, Cx_Loyalty_V1_Redemption.self, table: "redemption", key: request.redemptionID)
             var account = try AccountRecord.require(db, redemption.customerID)
-            let program = try programs.program(db)
+            let program = try programs.value(db)
             var response = Cx_Loyalty_V1_CancelRedemptionResponse()
             guard !redemption.cancelled else {
                 // Cancelling twice changes nothing.

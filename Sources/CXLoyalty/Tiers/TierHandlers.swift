@@ -21,7 +21,7 @@ extension LoyaltyService {
             try RequestCheck.id(id, field: "customer_id")
             return try await store.write { db in
                 var account = try AccountRecord.require(db, id)
-                let (decision, _) = try TierPolicy.evaluate(db, &account, program: try programs.program(db), now: now, events: events)
+                let (decision, _) = try TierPolicy.evaluate(db, &account, program: try programs.value(db), now: now, events: events)
                 try account.update(db)
                 var response = Cx_Loyalty_V1_EvaluateTiersResponse()
                 response.decisions = [decision]
@@ -46,7 +46,7 @@ extension LoyaltyService {
         let programs = self.programs
         let events = self.events(at: now)
         return try await store.writeAlone { db in
-            let program = try programs.program(db)
+            let program = try programs.value(db)
             var response = Cx_Loyalty_V1_EvaluateTiersResponse()
             let fetched = try String.fetchAll(
                 db, sql: "SELECT customer_id FROM account WHERE customer_id > ? ORDER BY customer_id LIMIT ?", arguments: [after, size + 1])
@@ -106,7 +106,7 @@ extension LoyaltyService {
             try RequestCheck.id(id, field: "customer_id")
             return try await store.write { db in
                 var account = try AccountRecord.require(db, id)
-                let expired = try Ledger.expireDue(db, &account, now: now, programVersion: try programs.program(db).version)
+                let expired = try Ledger.expireDue(db, &account, now: now, programVersion: try programs.value(db).version)
                 if expired > 0 { try account.update(db) }
                 var response = Cx_Loyalty_V1_ExpirePointsResponse()
                 response.evaluated = 1
@@ -129,7 +129,7 @@ extension LoyaltyService {
     func expirePointsPage(after: String, size: Int, now: Date) async throws -> (Cx_Loyalty_V1_ExpirePointsResponse, last: String?) {
         let programs = self.programs
         return try await store.writeAlone { db in
-            let version = try programs.program(db).version
+            let version = try programs.value(db).version
             var response = Cx_Loyalty_V1_ExpirePointsResponse()
             // Accounts still holding points past expiry when the page starts, this page included.
             response.totalAccounts = try Int64.fetchOne(
