@@ -103,14 +103,16 @@ enum JourneyImportFormat: String, CaseIterable, ExpressibleByArgument {
 }
 
 /// A column of the event CSV files.
-enum JourneyImportColumn: Hashable {
+enum JourneyImportColumn: CSVHeaderColumn {
     case customerID, type, touchpointID, occurredAt, idempotencyKey
     /// `attributes.<key>`
     case attribute(String)
 
     static let fixed: [JourneyImportColumn] = [.customerID, .type, .touchpointID, .occurredAt, .idempotencyKey]
 
-    static let knownNames = fixed.map(\.header).joined(separator: ", ") + ", attributes.<key>"
+    static func attributeKeyProblem(_ key: String) -> String? {
+        (1...64).contains(key.count) ? nil : "an attribute key is 1 to 64 characters"
+    }
 
     var header: String {
         switch self {
@@ -125,30 +127,8 @@ enum JourneyImportColumn: Hashable {
 
     /// The columns a header row names; a column that is unknown, repeated
     /// or missing is reported (exit 64) before anything is sent.
-    static func columns(header: CSVRecord, file: String) throws -> [JourneyImportColumn] {
-        var columns: [JourneyImportColumn] = []
-        for (index, cell) in header.fields.enumerated() {
-            let name = cell.trimmingCharacters(in: .whitespaces)
-            let column: JourneyImportColumn
-            if name.hasPrefix("attributes.") {
-                let key = String(name.dropFirst("attributes.".count))
-                guard (1...64).contains(key.count) else {
-                    throw badInput(
-                        "\(file): column \(index + 1) of the header (line \(header.line)), \"\(cell)\": an attribute key is 1 to 64 characters")
-                }
-                column = .attribute(key)
-            } else if let known = fixed.first(where: { $0.header == name.lowercased() }) {
-                column = known
-            } else {
-                throw badInput(
-                    "\(file): unknown column \"\(cell)\" (column \(index + 1) of the header, line \(header.line)); "
-                        + "the columns are \(knownNames). Nothing was imported.")
-            }
-            guard !columns.contains(column) else {
-                throw badInput("\(file): column \"\(column.header)\" appears twice in the header (line \(header.line))")
-            }
-            columns.append(column)
-        }
+    static func checkedColumns(header: CSVRecord, file: String) throws -> [JourneyImportColumn] {
+        let columns = try Self.columns(header: header, file: file)
         for required in [JourneyImportColumn.customerID, .type] where !columns.contains(required) {
             throw badInput("\(file): the header (line \(header.line)) has no \(required.header) column; it is required. Nothing was imported.")
         }
@@ -208,7 +188,7 @@ struct JourneyEventFile {
             while let records = try file.csv?.next() {
                 for record in records {
                     if file.columns == nil {
-                        file.columns = try JourneyImportColumn.columns(header: record, file: name)
+                        file.columns = try JourneyImportColumn.checkedColumns(header: record, file: name)
                     } else {
                         count += 1
                     }
@@ -233,7 +213,7 @@ struct JourneyEventFile {
                 guard headerSeen, let columns else {
                     // The header: checked here too when standard input is read once.
                     headerSeen = true
-                    if columns == nil { columns = try JourneyImportColumn.columns(header: record, file: name) }
+                    if columns == nil { columns = try JourneyImportColumn.checkedColumns(header: record, file: name) }
                     continue
                 }
                 rows.append(JourneyImportRow(line: record.line, content: Self.event(csv: record.fields, columns: columns)))
@@ -378,16 +358,12 @@ struct JourneyImportFailure {
 
 /// Sends a file's events in RecordEvents batches and keeps the score.
 final class JourneyImporter {
-    /// What one RecordEvents request may hold, with room for the envelope
-    /// under the 4 MiB message limit.
-    static let byteBudget = 3 << 20
     /// Failures shown in the table; --json shows up to `failuresKept`.
     static let failuresShown = 20
     static let failuresKept = 1000
 
     let name: String
     let total: Int?
-    let batchSize: Int
     let session: ServiceSession
     let showProgress: Bool
     let started = ContinuousClock.now
@@ -400,14 +376,12 @@ final class JourneyImporter {
     private(set) var calls = 0
     private(set) var failures: [JourneyImportFailure] = []
     private var read = 0
-    private var pending: [Cx_Journey_V1_Event] = []
-    private var pendingLines: [Int] = []
-    private var pendingBytes = 0
+    private var pending: ImportBatch<Cx_Journey_V1_Event>
 
     init(name: String, total: Int?, batchSize: Int, session: ServiceSession, showProgress: Bool) {
         self.name = name
         self.total = total
-        self.batchSize = batchSize
+        pending = ImportBatch(limit: batchSize)
         self.session = session
         self.showProgress = showProgress
     }
@@ -421,19 +395,17 @@ final class JourneyImporter {
             return
         }
         if event.idempotencyKey.isEmpty, event.hasOccurredAt { event.idempotencyKey = Self.key(for: event) }
-        let size = (try event.serializedBytes() as [UInt8]).count + 8
-        guard size <= Self.byteBudget else {
+        let size = try ImportItemSize(of: event)
+        guard size.fits else {
             read += 1
             fail(JourneyImportFailure(
                 line: row.line, field: "", code: "RESOURCE_EXHAUSTED", reason: "",
-                message: "the event is \(size) bytes as a message, more than one call may carry"))
+                message: "the event is \(size.sent) bytes as a message, more than one call may carry"))
             return
         }
-        if pending.count >= batchSize || pendingBytes + size > Self.byteBudget { try await flush() }
+        if pending.isFull(adding: size) { try await flush() }
         read += 1
-        pending.append(event)
-        pendingLines.append(row.line)
-        pendingBytes += size
+        pending.append(event, line: row.line, size: size)
     }
 
     func finish() async throws {
@@ -455,7 +427,7 @@ final class JourneyImporter {
     private func flush() async throws {
         guard !pending.isEmpty else { return }
         var request = Cx_Journey_V1_RecordEventsRequest()
-        request.events = pending
+        request.events = pending.items
         let response: Cx_Journey_V1_RecordEventsResponse
         do {
             response = try await session.callRetrying(Cx_Journey_V1_Journey.recordEvents, request)
@@ -470,7 +442,7 @@ final class JourneyImporter {
             try failCall(error, target: session.target, what: "\(Cx_Journey_V1_Journey.recordEvents.fullName) (call \(calls + 1))", output: session.format)
         }
         calls += 1
-        for (index, line) in pendingLines.enumerated() {
+        for (index, line) in pending.lines.enumerated() {
             guard index < response.results.count else {
                 fail(JourneyImportFailure(
                     line: line, field: "", code: "UNKNOWN", reason: "",
@@ -490,9 +462,7 @@ final class JourneyImporter {
             if result.response.wonBack { wonBack += 1 }
             tasksCreated += Int(result.response.tasksCreated)
         }
-        pending.removeAll(keepingCapacity: true)
-        pendingLines.removeAll(keepingCapacity: true)
-        pendingBytes = 0
+        pending.removeAll()
         showProgressLine()
     }
 

@@ -85,9 +85,7 @@ extension JourneyRulesCommand {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            if let expectedVersion, expectedVersion < 1 {
-                throw ValidationError("--expected-version: \(expectedVersion) must be 1 or more")
-            }
+            try checkExpectedVersion(expectedVersion)
         }
 
         func run() async throws {

@@ -5,7 +5,7 @@ import SwiftProtobuf
 
 /// A column of the customer CSV files that `profiles import` reads and
 /// `profiles export` writes.
-enum ProfilesCSVColumn: Hashable, Sendable {
+enum ProfilesCSVColumn: CSVHeaderColumn, Sendable {
     case id, name, email, phone, birthDate, gender, city, region, country, occupation, education
     case preferredChannels, marketingConsent
     /// `attributes.<key>`
@@ -17,8 +17,10 @@ enum ProfilesCSVColumn: Hashable, Sendable {
         .preferredChannels, .marketingConsent,
     ]
 
-    /// For error messages: the names a header may use.
-    static let knownNames = fixed.map(\.header).joined(separator: ", ") + ", attributes.<key>"
+    static func attributeKeyProblem(_ key: String) -> String? {
+        ProfilesCSV.isAttributeKey(key)
+            ? nil : "\"\(key)\" is not an attribute key (1 to 64 of a-z, 0-9 and _, starting with a letter)"
+    }
 
     var header: String {
         switch self {
@@ -47,36 +49,6 @@ enum ProfilesImportRow {
 }
 
 enum ProfilesCSV {
-    /// The columns a header row names. Unknown or repeated columns and bad
-    /// attribute keys are reported (exit 64) before anything is sent.
-    static func columns(header: CSVRecord, file: String) throws -> [ProfilesCSVColumn] {
-        var columns: [ProfilesCSVColumn] = []
-        for (index, cell) in header.fields.enumerated() {
-            let name = cell.trimmingCharacters(in: .whitespaces)
-            let column: ProfilesCSVColumn
-            if name.hasPrefix("attributes.") {
-                let key = String(name.dropFirst("attributes.".count))
-                guard isAttributeKey(key) else {
-                    throw badInput(
-                        "\(file): column \(index + 1) of the header (line \(header.line)), \"\(cell)\": \"\(key)\" is not an "
-                            + "attribute key (1 to 64 of a-z, 0-9 and _, starting with a letter)")
-                }
-                column = .attribute(key)
-            } else if let known = ProfilesCSVColumn.fixed.first(where: { $0.header == name.lowercased() }) {
-                column = known
-            } else {
-                throw badInput(
-                    "\(file): unknown column \"\(cell)\" (column \(index + 1) of the header, line \(header.line)); "
-                        + "the columns are \(ProfilesCSVColumn.knownNames). Nothing was imported.")
-            }
-            guard !columns.contains(column) else {
-                throw badInput("\(file): column \"\(column.header)\" appears twice in the header (line \(header.line))")
-            }
-            columns.append(column)
-        }
-        return columns
-    }
-
     /// 1 to 64 of a-z, 0-9 and "_", starting with a letter.
     static func isAttributeKey(_ key: String) -> Bool {
         let scalars = Array(key.unicodeScalars)

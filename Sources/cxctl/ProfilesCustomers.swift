@@ -351,9 +351,7 @@ extension ProfilesCustomersCommand {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            if let expectedVersion, expectedVersion < 1 {
-                throw ValidationError("--expected-version: \(expectedVersion) must be 1 or more")
-            }
+            try checkExpectedVersion(expectedVersion)
             _ = try makeRequest()
         }
 

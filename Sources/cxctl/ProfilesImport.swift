@@ -79,7 +79,7 @@ struct ProfilesImportCommand: AsyncParsableCommand {
         while let records = try scan.next() {
             for record in records {
                 if header == nil {
-                    header = try ProfilesCSV.columns(header: record, file: file)
+                    header = try ProfilesCSVColumn.columns(header: record, file: file)
                 } else {
                     rows += 1
                 }
@@ -154,9 +154,6 @@ struct ProfilesImportReject {
 /// The second pass of an import: reads the rows, sends them in batches and
 /// keeps the score.
 final class ProfilesImporter {
-    /// What one ImportCustomers request may hold, with room for the envelope
-    /// under the 4 MiB message limit.
-    static let byteBudget = 3 << 20
     /// Rejected rows shown in the table (all of them go to --rejects and --json).
     static let rejectsShown = 100
 
@@ -164,7 +161,6 @@ final class ProfilesImporter {
     let columns: [ProfilesCSVColumn]
     let totalRows: Int
     let keyPrefix: String
-    let batchSize: Int
     let session: ServiceSession
     let rejectsFile: ProfilesTextSink?
     let keepAllRejects: Bool
@@ -176,9 +172,7 @@ final class ProfilesImporter {
     private(set) var batches = 0
     private(set) var keptRejects: [ProfilesImportReject] = []
     private var rowsRead = 0
-    private var pending: [Cx_Profiles_V1_Customer] = []
-    private var pendingLines: [Int] = []
-    private var pendingBytes = 0
+    private var pending: ImportBatch<Cx_Profiles_V1_Customer>
 
     init(
         file: String, columns: [ProfilesCSVColumn], totalRows: Int, keyPrefix: String, batchSize: Int,
@@ -188,7 +182,7 @@ final class ProfilesImporter {
         self.columns = columns
         self.totalRows = totalRows
         self.keyPrefix = keyPrefix
-        self.batchSize = batchSize
+        pending = ImportBatch(limit: batchSize)
         self.session = session
         self.rejectsFile = rejectsFile
         self.keepAllRejects = keepAllRejects
@@ -217,22 +211,19 @@ final class ProfilesImporter {
             rowsRead += 1
             try reject(ProfilesImportReject(line: record.line, field: field, code: "INVALID_ARGUMENT", message: message))
         case .customer(let customer):
-            let encoded: [UInt8] = try customer.serializedBytes()
-            let size = encoded.count + 8
-            guard size <= Self.byteBudget else {
+            let size = try ImportItemSize(of: customer)
+            guard size.fits else {
                 rowsRead += 1
                 try reject(ProfilesImportReject(
                     line: record.line, field: "", code: "RESOURCE_EXHAUSTED",
-                    message: "the row is \(encoded.count) bytes as a message, more than one call may carry"))
+                    message: "the row is \(size.message) bytes as a message, more than one call may carry"))
                 return
             }
-            if pending.count >= batchSize || pendingBytes + size > Self.byteBudget {
+            if pending.isFull(adding: size) {
                 try await flush()
             }
             rowsRead += 1
-            pending.append(customer)
-            pendingLines.append(record.line)
-            pendingBytes += size
+            pending.append(customer, line: record.line, size: size)
         }
     }
 
@@ -240,7 +231,7 @@ final class ProfilesImporter {
     private func flush() async throws {
         guard !pending.isEmpty else { return }
         var request = Cx_Profiles_V1_ImportCustomersRequest()
-        request.customers = pending
+        request.customers = pending.items
         request.idempotencyKey = keyPrefix + String(batches)
         let response = try await send(request)
         var answered = [Bool](repeating: false, count: pending.count)
@@ -253,22 +244,20 @@ final class ProfilesImporter {
                 created += 1
             case .error(let error)?:
                 try reject(ProfilesImportReject(
-                    line: pendingLines[index], field: Self.rowField(error.field), code: RPCCode(wireValue: error.code).name,
+                    line: pending.lines[index], field: Self.rowField(error.field), code: RPCCode(wireValue: error.code).name,
                     message: Self.rowMessage(error)))
             case nil:
                 try reject(ProfilesImportReject(
-                    line: pendingLines[index], field: "", code: "UNKNOWN", message: "the service gave no outcome for this row"))
+                    line: pending.lines[index], field: "", code: "UNKNOWN", message: "the service gave no outcome for this row"))
             }
         }
         for (index, done) in answered.enumerated() where !done {
             try reject(ProfilesImportReject(
-                line: pendingLines[index], field: "", code: "UNKNOWN",
+                line: pending.lines[index], field: "", code: "UNKNOWN",
                 message: "the service's answer left this row out; it may or may not have been created"))
         }
         batches += 1
-        pending.removeAll(keepingCapacity: true)
-        pendingLines.removeAll(keepingCapacity: true)
-        pendingBytes = 0
+        pending.removeAll()
         showProgressLine()
     }
 

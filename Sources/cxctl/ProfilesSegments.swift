@@ -177,9 +177,7 @@ extension ProfilesSegmentsCommand {
             guard rule != nil || name != nil || about != nil else {
                 throw ValidationError("nothing to change: give --rule, --name or --description")
             }
-            if let expectedVersion, expectedVersion < 1 {
-                throw ValidationError("--expected-version: \(expectedVersion) must be 1 or more")
-            }
+            try checkExpectedVersion(expectedVersion)
         }
 
         func run() async throws {

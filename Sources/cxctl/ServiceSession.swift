@@ -86,6 +86,14 @@ struct PageOptions: ParsableArguments {
     }
 }
 
+/// `--expected-version`, when given, names a version: 1 or more (0 is what
+/// the request sends for "any version").
+func checkExpectedVersion(_ version: Int64?) throws {
+    if let version, version < 1 {
+        throw ValidationError("--expected-version: \(version) must be 1 or more")
+    }
+}
+
 /// A request of a method that pages.
 protocol PagedRequest {
     var pageSize: Int32 { get set }
