@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "CXProfiles", targets: ["CXProfiles"]),
         .library(name: "CXLoyalty", targets: ["CXLoyalty"]),
         .library(name: "CXJourney", targets: ["CXJourney"]),
+        .library(name: "CXFeedback", targets: ["CXFeedback"]),
         .executable(name: "cxctl", targets: ["cxctl"]),
         .executable(name: "cx-profiles", targets: ["cx-profiles"]),
         .executable(name: "cx-loyalty", targets: ["cx-loyalty"]),
@@ -125,6 +126,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The feedback service: surveys, scores, complaints, what customers say.
+        .target(
+            name: "CXFeedback",
+            dependencies: [
+                "CXModel",
+                "CXWire",
+                "CXStore",
+                "CXService",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "cxctl",
             dependencies: [
@@ -143,7 +158,10 @@ let package = Package(
             name: "cx-journey",
             dependencies: ["CXService", "CXJourney", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict),
-        .executableTarget(name: "cx-feedback", dependencies: ["CXService"], swiftSettings: strict),
+        .executableTarget(
+            name: "cx-feedback",
+            dependencies: ["CXService", "CXFeedback", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: strict),
 
         // What the services' test targets share: a hand-moved clock, error assertions.
         .target(name: "CXTestSupport", dependencies: ["CXWire"], path: "Tests/CXTestSupport", swiftSettings: strict),
@@ -175,6 +193,11 @@ let package = Package(
         .testTarget(
             name: "CXJourneyTests",
             dependencies: ["CXJourney", "CXWire", "CXTestSupport", "CXService", "CXStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CXFeedbackTests",
+            dependencies: ["CXFeedback", "CXWire", "CXService", "CXStore", "CXTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -2,6 +2,11 @@
 /// trait, the journey service and cxctl all spell them, so what one shows
 /// another can read back.
 extension Cx_Journey_V1_Stage {
+    /// Coleman's eight, in journey order (LOST is not one of them).
+    public static let journey: [Cx_Journey_V1_Stage] = [
+        .assessment, .admission, .affirmation, .activation, .acclimation, .accomplishment, .acceptance, .advocacy,
+    ]
+
     /// "assessment" ... "advocacy", "lost"; "" when unspecified.
     public var name: String {
         switch self {

@@ -6,11 +6,6 @@ import Foundation
 typealias Stage = Cx_Journey_V1_Stage
 
 extension Cx_Journey_V1_Stage {
-    /// Coleman's eight, in journey order (LOST is not one of them).
-    static let journey: [Stage] = [
-        .assessment, .admission, .affirmation, .activation, .acclimation, .accomplishment, .acceptance, .advocacy,
-    ]
-
     /// One of the eight (not LOST, not unspecified).
     var isJourneyStage: Bool { (1...8).contains(rawValue) }
 

@@ -5,6 +5,22 @@
 public enum CXMethods {
     /// Every method of every service in proto-spec, sorted by full name.
     public static let all: [AnyMethodDescriptor] = [
+        AnyMethodDescriptor(Cx_Feedback_V1_Feedback.addComplaintNote),
+        AnyMethodDescriptor(Cx_Feedback_V1_Feedback.assignComplaint),
+        AnyMethodDescriptor(Cx_Feedback_V1_Feedback.closeSurvey),
+        AnyMethodDescriptor(Cx_Feedback_V1_Feedback.complaintStats),
+        AnyMethodDescriptor(Cx_Feedback_V1_Feedback.createSurvey),
+        AnyMethodDescriptor(Cx_Feedback_V1_Feedback.detractorWords),
+        AnyMethodDescriptor(Cx_Feedback_V1_Feedback.getComplaint),
+        AnyMethodDescriptor(Cx_Feedback_V1_Feedback.getScores),
+        AnyMethodDescriptor(Cx_Feedback_V1_Feedback.getSurvey),
+        AnyMethodDescriptor(Cx_Feedback_V1_Feedback.listComplaints),
+        AnyMethodDescriptor(Cx_Feedback_V1_Feedback.listSurveys),
+        AnyMethodDescriptor(Cx_Feedback_V1_Feedback.moveComplaint),
+        AnyMethodDescriptor(Cx_Feedback_V1_Feedback.openComplaint),
+        AnyMethodDescriptor(Cx_Feedback_V1_Feedback.rankTouchpoints),
+        AnyMethodDescriptor(Cx_Feedback_V1_Feedback.shouldAsk),
+        AnyMethodDescriptor(Cx_Feedback_V1_Feedback.submitResponse),
         AnyMethodDescriptor(Cx_Journey_V1_Journey.completeTask),
         AnyMethodDescriptor(Cx_Journey_V1_Journey.createTouchpoint),
         AnyMethodDescriptor(Cx_Journey_V1_Journey.deletePlanTemplate),
@@ -80,7 +96,76 @@ public enum CXMethods {
     ]
 
     /// FNV-1a 64 over the .proto files this was generated from.
-    public static let protoSpecFingerprint: UInt64 = 0x2fdfe69de4de37c2
+    public static let protoSpecFingerprint: UInt64 = 0xe04b0231423e7218
+}
+
+/// The methods of `cx.feedback.v1.Feedback`.
+public enum Cx_Feedback_V1_Feedback {
+    public static let serviceName = "cx.feedback.v1.Feedback"
+
+    /// `/cx.feedback.v1.Feedback/CreateSurvey`
+    public static let createSurvey = MethodDescriptor<Cx_Feedback_V1_CreateSurveyRequest, Cx_Feedback_V1_CreateSurveyResponse>(
+        service: serviceName, method: "CreateSurvey")
+
+    /// `/cx.feedback.v1.Feedback/GetSurvey`
+    public static let getSurvey = MethodDescriptor<Cx_Feedback_V1_GetSurveyRequest, Cx_Feedback_V1_GetSurveyResponse>(
+        service: serviceName, method: "GetSurvey")
+
+    /// `/cx.feedback.v1.Feedback/ListSurveys`
+    public static let listSurveys = MethodDescriptor<Cx_Feedback_V1_ListSurveysRequest, Cx_Feedback_V1_ListSurveysResponse>(
+        service: serviceName, method: "ListSurveys")
+
+    /// `/cx.feedback.v1.Feedback/CloseSurvey`
+    public static let closeSurvey = MethodDescriptor<Cx_Feedback_V1_CloseSurveyRequest, Cx_Feedback_V1_CloseSurveyResponse>(
+        service: serviceName, method: "CloseSurvey")
+
+    /// `/cx.feedback.v1.Feedback/ShouldAsk`
+    public static let shouldAsk = MethodDescriptor<Cx_Feedback_V1_ShouldAskRequest, Cx_Feedback_V1_ShouldAskResponse>(
+        service: serviceName, method: "ShouldAsk")
+
+    /// `/cx.feedback.v1.Feedback/SubmitResponse`
+    public static let submitResponse = MethodDescriptor<Cx_Feedback_V1_SubmitResponseRequest, Cx_Feedback_V1_SubmitResponseResponse>(
+        service: serviceName, method: "SubmitResponse")
+
+    /// `/cx.feedback.v1.Feedback/GetScores`
+    public static let getScores = MethodDescriptor<Cx_Feedback_V1_GetScoresRequest, Cx_Feedback_V1_GetScoresResponse>(
+        service: serviceName, method: "GetScores")
+
+    /// `/cx.feedback.v1.Feedback/RankTouchpoints`
+    public static let rankTouchpoints = MethodDescriptor<Cx_Feedback_V1_RankTouchpointsRequest, Cx_Feedback_V1_RankTouchpointsResponse>(
+        service: serviceName, method: "RankTouchpoints")
+
+    /// `/cx.feedback.v1.Feedback/DetractorWords`
+    public static let detractorWords = MethodDescriptor<Cx_Feedback_V1_DetractorWordsRequest, Cx_Feedback_V1_DetractorWordsResponse>(
+        service: serviceName, method: "DetractorWords")
+
+    /// `/cx.feedback.v1.Feedback/OpenComplaint`
+    public static let openComplaint = MethodDescriptor<Cx_Feedback_V1_OpenComplaintRequest, Cx_Feedback_V1_OpenComplaintResponse>(
+        service: serviceName, method: "OpenComplaint")
+
+    /// `/cx.feedback.v1.Feedback/GetComplaint`
+    public static let getComplaint = MethodDescriptor<Cx_Feedback_V1_GetComplaintRequest, Cx_Feedback_V1_GetComplaintResponse>(
+        service: serviceName, method: "GetComplaint")
+
+    /// `/cx.feedback.v1.Feedback/ListComplaints`
+    public static let listComplaints = MethodDescriptor<Cx_Feedback_V1_ListComplaintsRequest, Cx_Feedback_V1_ListComplaintsResponse>(
+        service: serviceName, method: "ListComplaints")
+
+    /// `/cx.feedback.v1.Feedback/MoveComplaint`
+    public static let moveComplaint = MethodDescriptor<Cx_Feedback_V1_MoveComplaintRequest, Cx_Feedback_V1_MoveComplaintResponse>(
+        service: serviceName, method: "MoveComplaint")
+
+    /// `/cx.feedback.v1.Feedback/AssignComplaint`
+    public static let assignComplaint = MethodDescriptor<Cx_Feedback_V1_AssignComplaintRequest, Cx_Feedback_V1_AssignComplaintResponse>(
+        service: serviceName, method: "AssignComplaint")
+
+    /// `/cx.feedback.v1.Feedback/AddComplaintNote`
+    public static let addComplaintNote = MethodDescriptor<Cx_Feedback_V1_AddComplaintNoteRequest, Cx_Feedback_V1_AddComplaintNoteResponse>(
+        service: serviceName, method: "AddComplaintNote")
+
+    /// `/cx.feedback.v1.Feedback/ComplaintStats`
+    public static let complaintStats = MethodDescriptor<Cx_Feedback_V1_ComplaintStatsRequest, Cx_Feedback_V1_ComplaintStatsResponse>(
+        service: serviceName, method: "ComplaintStats")
 }
 
 /// The methods of `cx.journey.v1.Journey`.

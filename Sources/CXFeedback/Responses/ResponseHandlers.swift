@@ -1,0 +1,121 @@
+import CXModel
+import CXService
+import CXStore
+import CXWire
+import Foundation
+import GRDB
+
+typealias NpsCategory = Cx_Feedback_V1_SubmitResponseResponse.NpsCategory
+
+extension FeedbackService {
+    static func category(nps: Int32?) -> NpsCategory {
+        guard let nps else { return .unspecified }
+        return nps >= 9 ? .promoter : nps >= 7 ? .passive : .detractor
+    }
+
+    func submitResponse(_ request: Cx_Feedback_V1_SubmitResponseRequest, _ context: ServerContext) async throws
+        -> Cx_Feedback_V1_SubmitResponseResponse
+    {
+        try RequestCheck.id(request.surveyID, field: "survey_id")
+        try RequestCheck.id(request.customerID, field: "customer_id")
+        if case .UNRECOGNIZED(let value) = request.channel { throw RPCError.invalidArgument(field: "channel", "\(value) is not a channel") }
+        let key = try RequestCheck.idempotencyKey(request.idempotencyKey, context)
+        let now = clock().timeIntervalSince1970
+        let events = FeedbackEvents(destinations: destinations, now: now)
+        return try await store.idempotentWrite("submit-response", key: key, request: request) { db in
+            let survey = try Surveys.require(db, request.surveyID)
+            guard survey.state == .open else {
+                throw RPCError(code: .failedPrecondition, message: "survey \(survey.id) is closed; it takes no more responses", reason: "SURVEY_CLOSED")
+            }
+            let scores = try Surveys.check(request.answers, against: survey)
+            let contact = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT last_answered_at, answered FROM contact WHERE customer_id = ?"), arguments: [request.customerID])
+            let lastAnswered: Double? = contact?[0]
+            let answered: Int64 = contact?[1] ?? 0
+            if let lastAnswered, survey.recontactDays > 0, lastAnswered + Double(survey.recontactDays) * 86_400 > now {
+                throw RPCError(
+                    code: .failedPrecondition,
+                    message: "customer \(request.customerID) answered a survey \(Int((now - lastAnswered) / 86_400)) days ago; "
+                        + "survey \(survey.id) asks again only after \(survey.recontactDays) days (ShouldAsk says when)",
+                    reason: "RECONTACT_WINDOW")
+            }
+            let id = FeedbackDatabase.timeOrderedID(prefix: "r-", at: now)
+            var body = Cx_Feedback_V1_SubmitResponseRequest()
+            body.answers = request.answers
+            body.channel = request.channel
+            try db.cachedStatement(sql: "INSERT INTO response (id, survey_id, customer_id, submitted_at, nps, body) VALUES (?, ?, ?, ?, ?, ?)")
+                .execute(arguments: [id, survey.id, request.customerID, now, scores.nps, try RecordBody(body)])
+            try db.cachedStatement(sql: """
+                INSERT INTO contact (customer_id, last_answered_at, answered) VALUES (?, ?, 1)
+                ON CONFLICT (customer_id) DO UPDATE SET last_answered_at = excluded.last_answered_at, answered = answered + 1
+                """
+            ).execute(arguments: [request.customerID, now])
+            try db.cachedStatement(sql: "UPDATE survey SET responses = responses + 1 WHERE id = ?").execute(arguments: [survey.id])
+            let category = Self.category(nps: scores.nps)
+            try ScoreAggregates.add(db, survey: survey, day: FeedbackDatabase.day(now), scores: (scores.nps, scores.csat, scores.ces))
+            if category == .detractor || category == .promoter {
+                try ScoreAggregates.addWords(db, survey: survey.id, day: FeedbackDatabase.day(now), category: category, texts: scores.texts)
+            }
+            var response = Cx_Feedback_V1_SubmitResponseResponse()
+            response.responseID = id
+            response.npsCategory = category
+            response.submittedAt = .at(now)
+            if let nps = scores.nps, nps <= survey.followUpThreshold {
+                var complaint = Cx_Feedback_V1_Complaint()
+                complaint.customerID = request.customerID
+                complaint.touchpointID = survey.touchpointID
+                complaint.category = "nps_follow_up"
+                complaint.severity = nps <= 3 ? .high : .medium
+                let said = scores.texts.isEmpty ? "" : ": \"" + scores.texts.joined(separator: " / ") + "\""
+                complaint.description_p = String("NPS \(nps) on survey \(survey.name)\(said)".unicodeScalars.prefix(Surveys.maxTextAnswer))
+                complaint.channel = request.channel
+                complaint.responseID = id
+                response.complaintID = try Complaints.open(db, complaint, now: now, author: "feedback").id
+            }
+            try events.responded(db, survey: survey, customer: request.customerID, responseID: id, nps: scores.nps, answered: answered + 1)
+            return response
+        }
+    }
+}
+
+/// The score and word aggregates, updated with each response.
+enum ScoreAggregates {
+    enum Kind: Int { case all = 0, survey = 1, touchpoint = 2, stage = 3 }
+
+    static func add(_ db: Database, survey: Cx_Feedback_V1_Survey, day: Int64, scores: (nps: Int32?, csat: Int32?, ces: Int32?)) throws {
+        let category = FeedbackService.category(nps: scores.nps)
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO score_day (kind, dimension, day, responses, promoters, passives, detractors, csat_answers, csat_satisfied, ces_answers, ces_sum)
+            VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (kind, dimension, day) DO UPDATE SET
+                responses = responses + 1, promoters = promoters + excluded.promoters, passives = passives + excluded.passives,
+                detractors = detractors + excluded.detractors, csat_answers = csat_answers + excluded.csat_answers,
+                csat_satisfied = csat_satisfied + excluded.csat_satisfied, ces_answers = ces_answers + excluded.ces_answers,
+                ces_sum = ces_sum + excluded.ces_sum
+            """)
+        var dimensions: [(Kind, String)] = [(.all, ""), (.survey, survey.id)]
+        if !survey.touchpointID.isEmpty { dimensions.append((.touchpoint, survey.touchpointID)) }
+        if !survey.stage.isEmpty { dimensions.append((.stage, survey.stage)) }
+        for (kind, dimension) in dimensions {
+            try statement.execute(arguments: [
+                kind.rawValue, dimension, day,
+                category == .promoter ? 1 : 0, category == .passive ? 1 : 0, category == .detractor ? 1 : 0,
+                scores.csat == nil ? 0 : 1, (scores.csat ?? 0) >= 4 ? 1 : 0,
+                scores.ces == nil ? 0 : 1, scores.ces ?? 0,
+            ])
+        }
+    }
+
+    /// Counts each word once per response, and the response itself under "".
+    static func addWords(_ db: Database, survey: String, day: Int64, category: NpsCategory, texts: [String]) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO word_day (day, survey_id, category, word, count) VALUES (?, ?, ?, ?, 1)
+            ON CONFLICT (day, survey_id, category, word) DO UPDATE SET count = count + 1
+            """)
+        var words: Set<String> = []
+        for text in texts { words.formUnion(FeedbackWords.words(text)) }
+        guard !texts.isEmpty else { return }
+        try statement.execute(arguments: [day, survey, category.rawValue, ""])
+        for word in words { try statement.execute(arguments: [day, survey, category.rawValue, word]) }
+    }
+}
