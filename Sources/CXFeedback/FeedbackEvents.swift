@@ -21,7 +21,8 @@ struct FeedbackEvents {
             bonus.reason = .survey
             bonus.idempotencyKey = "feedback:\(responseID)"
             bonus.note = String("survey \(survey.name)".unicodeScalars.prefix(200))
-            try enqueue(db, .loyalty, Cx_Loyalty_V1_Loyalty.awardBonus.fullName, id: "\(responseID):bonus", key: customer, bonus)
+            // The event id is the relay's idempotency-key metadata: it must equal the request's key.
+            try enqueue(db, .loyalty, Cx_Loyalty_V1_Loyalty.awardBonus.fullName, id: bonus.idempotencyKey, key: customer, bonus)
         }
         if destinations.contains(.journey) {
             var types = ["survey_answered"]
