@@ -87,7 +87,8 @@ public final class JourneyService: Sendable {
     /// cache, since group commit gathers up to 512 batches of up to 1,000
     /// events in one transaction, and with the default 64 MiB SQLite spilled
     /// dirty pages to the WAL mid-transaction (7% of the writer's time in
-    /// cx-bench journey).
+    /// cx-bench journey). Pages stay 4 KiB: 2 KiB pages, best for loyalty,
+    /// measured 15,073 events/s here against 17,909 with 4 KiB.
     public static var storeOptions: StoreOptions {
         StoreOptions(writerCacheKiB: 262_144)
     }
