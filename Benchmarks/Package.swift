@@ -26,6 +26,7 @@ let package = Package(
                 .product(name: "CXProfiles", package: "CX"),
                 .product(name: "CXLoyalty", package: "CX"),
                 .product(name: "CXJourney", package: "CX"),
+                .product(name: "CXFeedback", package: "CX"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
