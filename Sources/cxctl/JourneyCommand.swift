@@ -92,16 +92,6 @@ enum JourneyCheck {
         (1...64).contains(type.utf8.count)
             && type.utf8.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") }
     }
-
-    /// Text of `range` characters for `flag`.
-    static func length(_ text: String, _ range: ClosedRange<Int>, flag: String) throws {
-        guard range.contains(text.count) else {
-            throw ValidationError(
-                range.lowerBound == 0
-                    ? "\(flag): \(text.count) characters; at most \(range.upperBound)"
-                    : "\(flag): \(text.count) characters; \(range.lowerBound) to \(range.upperBound)")
-        }
-    }
 }
 
 extension Cx_Journey_V1_ListEventsRequest: PagedRequest {}

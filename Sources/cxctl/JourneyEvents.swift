@@ -61,13 +61,9 @@ struct JourneyEventCommand: AsyncParsableCommand {
             throw ValidationError("--attr: \(attributes.count) attributes; at most 32")
         }
         for pair in attributes {
-            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
-                throw ValidationError("--attr: \"\(pair)\" is not key=value (such as product=laptop)")
-            }
-            let name = String(pair[..<equals])
-            let value = String(pair[pair.index(after: equals)...])
-            try JourneyCheck.length(name, 1...64, flag: "--attr \(name)")
-            try JourneyCheck.length(value, 0...1024, flag: "--attr \(name)")
+            let (name, value) = try FlagCheck.pair(pair, flag: "--attr", example: "product=laptop")
+            try FlagCheck.length(name, 1...64, flag: "--attr \(name)")
+            try FlagCheck.length(value, 0...1024, flag: "--attr \(name)")
             guard event.attributes.updateValue(value, forKey: name) == nil else {
                 throw ValidationError("--attr: \(name) is given twice")
             }
@@ -191,7 +187,7 @@ struct JourneyMoveCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        try JourneyCheck.length(reason, 1...500, flag: "--reason")
+        try FlagCheck.length(reason, 1...500, flag: "--reason")
     }
 
     func run() async throws {

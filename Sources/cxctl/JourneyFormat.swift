@@ -4,13 +4,8 @@ import Foundation
 import SwiftProtobuf
 
 /// A stage as the command line names it: "assessment", ..., "advocacy", "lost".
-enum JourneyStageArgument: String, CaseIterable, ExpressibleByArgument {
+enum JourneyStageArgument: String, EnumArgument {
     case assessment, admission, affirmation, activation, acclimation, accomplishment, acceptance, advocacy, lost
-
-    /// Any case: "Activation" is activation.
-    init?(argument: String) {
-        self.init(rawValue: argument.lowercased())
-    }
 
     var proto: Cx_Journey_V1_Stage {
         switch self {
@@ -46,15 +41,10 @@ enum JourneyStageArgument: String, CaseIterable, ExpressibleByArgument {
 }
 
 /// A touchpoint's channel as the command line names it: "website", ..., "after-sales".
-enum JourneyChannelArgument: String, CaseIterable, ExpressibleByArgument {
+enum JourneyChannelArgument: String, EnumArgument {
     case website, social, store, product, packaging, logistics, phone, email, sms, app
     case afterSales = "after-sales"
     case event
-
-    /// Any case, and "_" for "-": "after_sales" is after-sales.
-    init?(argument: String) {
-        self.init(rawValue: argument.lowercased().replacingOccurrences(of: "_", with: "-"))
-    }
 
     var proto: Cx_Journey_V1_Channel {
         switch self {
@@ -75,12 +65,8 @@ enum JourneyChannelArgument: String, CaseIterable, ExpressibleByArgument {
 }
 
 /// A task state for `tasks list --state`.
-enum JourneyTaskStateArgument: String, CaseIterable, ExpressibleByArgument {
+enum JourneyTaskStateArgument: String, EnumArgument {
     case open, done, skipped
-
-    init?(argument: String) {
-        self.init(rawValue: argument.lowercased())
-    }
 
     var proto: Cx_Journey_V1_Task.State {
         switch self {

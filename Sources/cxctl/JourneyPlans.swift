@@ -257,7 +257,7 @@ extension JourneyTasksCommand {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            if let note { try JourneyCheck.length(note, 0...1000, flag: "--note") }
+            if let note { try FlagCheck.length(note, 0...1000, flag: "--note") }
         }
 
         func run() async throws {
@@ -293,7 +293,7 @@ extension JourneyTasksCommand {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            try JourneyCheck.length(reason, 1...1000, flag: "--reason")
+            try FlagCheck.length(reason, 1...1000, flag: "--reason")
         }
 
         func run() async throws {

@@ -95,7 +95,7 @@ extension JourneyTouchpointsCommand {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            try JourneyCheck.length(name, 1...200, flag: "--name")
+            try FlagCheck.length(name, 1...200, flag: "--name")
             _ = try JourneyStageArgument.journeyStages(stages, flag: "--stage")
         }
 
@@ -145,7 +145,7 @@ extension JourneyTouchpointsCommand {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            if let name { try JourneyCheck.length(name, 1...200, flag: "--name") }
+            if let name { try FlagCheck.length(name, 1...200, flag: "--name") }
             _ = try JourneyStageArgument.journeyStages(stages, flag: "--stage")
             if allStages, !stages.isEmpty {
                 throw ValidationError("--all-stages and --stage contradict each other: give one of them")
