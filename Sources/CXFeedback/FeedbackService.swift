@@ -16,6 +16,7 @@ public final class FeedbackService: Sendable {
     let pager: Pager
     /// The services told about responses and goodwill through the outbox.
     let destinations: Set<CXServiceName>
+    let surveys = SurveyBodies()
 
     /// Opens (creating when needed) `<directory>/feedback.sqlite`.
     /// - Parameters:

@@ -52,7 +52,7 @@ final class FeedbackCtlTests: XCTestCase {
         XCTAssertEqual(detractor.status, 0, detractor.stderr)
         XCTAssertTrue(detractor.stdout.contains("detractor"), detractor.stdout)
         let complaintID = try XCTUnwrap(
-            detractor.stdout.split(separator: " ").first { $0.hasPrefix("c-") }.map(String.init), "a detractor opens a follow-up: \(detractor.stdout)")
+            detractor.stdout.split(separator: " ").first { $0.hasPrefix("cmp-") }.map(String.init), "a detractor opens a follow-up: \(detractor.stdout)")
         for customer in ["cust-2", "cust-3"] {
             let promoter = try feedback("respond", "after-delivery", customer, "--answer", "nps=10", "--answer", "csat=5", "--json")
             XCTAssertEqual(promoter.status, 0, promoter.stderr)

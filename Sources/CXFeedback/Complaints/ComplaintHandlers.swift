@@ -64,8 +64,8 @@ extension FeedbackService {
             _ = arguments.append(contentsOf: [request.customerID])
         }
         if request.overdueOnly {
-            conditions.append("((first_response_at IS NULL AND first_response_due < ?) OR (state NOT IN (?, ?) AND resolution_due < ?))")
-            _ = arguments.append(contentsOf: [now, ComplaintState.resolved.rawValue, ComplaintState.closed.rawValue, now])
+            conditions.append("state NOT IN (?, ?) AND ((first_response_at IS NULL AND first_response_due < ?) OR resolution_due < ?)")
+            _ = arguments.append(contentsOf: [ComplaintState.resolved.rawValue, ComplaintState.closed.rawValue, now, now])
         }
         if let position {
             guard position.count == 2, let opened = Double(position[0]) else {
@@ -121,7 +121,8 @@ extension FeedbackService {
             }
             var sets = ["state = ?"]
             var arguments: StatementArguments = [request.to.rawValue]
-            if request.to == .acknowledged, !current.hasFirstResponseAt {
+            // Any move out of OPEN answers the customer: it is the first response if none came before.
+            if !current.hasFirstResponseAt {
                 sets.append("first_response_at = ?")
                 _ = arguments.append(contentsOf: [now])
             }
@@ -203,9 +204,9 @@ extension FeedbackService {
             response.overdueNow = try Int64.fetchOne(
                 db,
                 sql: """
-                    SELECT COUNT(*) FROM complaint WHERE (first_response_at IS NULL AND first_response_due < ?)
-                    OR (state NOT IN (?, ?) AND resolution_due < ?)
-                    """, arguments: [now, done[0], done[1], now]) ?? 0
+                    SELECT COUNT(*) FROM complaint WHERE state NOT IN (?, ?)
+                    AND ((first_response_at IS NULL AND first_response_due < ?) OR resolution_due < ?)
+                    """, arguments: [done[0], done[1], now, now]) ?? 0
             for severity in [Severity.low, .medium, .high, .critical] {
                 var stats = Cx_Feedback_V1_SeverityStats()
                 stats.severity = severity

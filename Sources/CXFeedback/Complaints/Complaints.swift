@@ -57,8 +57,14 @@ enum Complaints {
 
     /// Opens a checked complaint; its thread starts with the opening.
     static func open(_ db: Database, _ proposed: Cx_Feedback_V1_Complaint, now: Double, author: String) throws -> Cx_Feedback_V1_Complaint {
+        try require(db, try insert(db, proposed, now: now, author: author), now: now)
+    }
+
+    /// Opens a checked complaint and returns its id (what a detractor's
+    /// response needs, without reading the complaint back).
+    static func insert(_ db: Database, _ proposed: Cx_Feedback_V1_Complaint, now: Double, author: String) throws -> String {
         var complaint = Cx_Feedback_V1_Complaint()
-        complaint.id = FeedbackDatabase.timeOrderedID(prefix: "c-", at: now)
+        complaint.id = FeedbackDatabase.timeOrderedID(prefix: "cmp-", at: now)
         complaint.customerID = proposed.customerID
         complaint.touchpointID = proposed.touchpointID
         complaint.category = proposed.category
@@ -68,15 +74,17 @@ enum Complaints {
         complaint.responseID = proposed.responseID
         let sla = sla(proposed.severity)
         try db.cachedStatement(sql: """
-            INSERT INTO complaint (id, customer_id, state, severity, opened_at, first_response_due, resolution_due, body)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO complaint (id, customer_id, state, severity, opened_at, first_response_due, resolution_due, note_count, body)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
             """
         ).execute(arguments: [
             complaint.id, complaint.customerID, ComplaintState.open.rawValue, complaint.severity.rawValue, now,
             now + sla.firstResponse * 3_600, now + sla.resolution * 3_600, try RecordBody(complaint),
         ])
-        _ = try note(db, complaint.id, kind: .event, author: author, text: "opened", now: now)
-        return try require(db, complaint.id, now: now)
+        // The thread's first note, numbered 1 by the insert above.
+        try db.cachedStatement(sql: "INSERT INTO complaint_note (complaint_id, sequence, kind, author, text, at) VALUES (?, 1, ?, ?, 'opened', ?)")
+            .execute(arguments: [complaint.id, Cx_Feedback_V1_ComplaintNote.Kind.event.rawValue, author, now])
+        return complaint.id
     }
 
     /// Appends to the thread; returns the note with its number.
@@ -119,7 +127,8 @@ enum Complaints {
         if let firstAt { complaint.firstResponseAt = .at(firstAt) }
         let done = complaint.state == .resolved || complaint.state == .closed
         if let resolvedAt, done { complaint.resolvedAt = .at(resolvedAt) }
-        complaint.overdue = (firstAt == nil && firstDue < now) || (!done && resolutionDue < now)
+        // A resolved or closed complaint is overdue for nothing: its breaches show in ComplaintStats.
+        complaint.overdue = !done && ((firstAt == nil && firstDue < now) || resolutionDue < now)
         return complaint
     }
 

@@ -23,8 +23,14 @@ extension FeedbackService {
         let now = clock().timeIntervalSince1970
         let events = FeedbackEvents(destinations: destinations, now: now)
         return try await store.idempotentWrite("submit-response", key: key, request: request) { db in
-            let survey = try Surveys.require(db, request.surveyID)
-            guard survey.state == .open else {
+            // Counts the response and reads the survey's state in one statement;
+            // a refusal below rolls the count back with the rest.
+            guard let counted = try Row.fetchOne(
+                db.cachedStatement(sql: "UPDATE survey SET responses = responses + 1 WHERE id = ? RETURNING state, created_at"),
+                arguments: [request.surveyID])
+            else { throw Surveys.notFound(request.surveyID) }
+            let survey = try self.surveys.survey(db, request.surveyID, createdAt: counted[1])
+            guard Cx_Feedback_V1_Survey.State(rawValue: counted[0]) == .open else {
                 throw RPCError(code: .failedPrecondition, message: "survey \(survey.id) is closed; it takes no more responses", reason: "SURVEY_CLOSED")
             }
             let scores = try Surveys.check(request.answers, against: survey)
@@ -50,7 +56,6 @@ extension FeedbackService {
                 ON CONFLICT (customer_id) DO UPDATE SET last_answered_at = excluded.last_answered_at, answered = answered + 1
                 """
             ).execute(arguments: [request.customerID, now])
-            try db.cachedStatement(sql: "UPDATE survey SET responses = responses + 1 WHERE id = ?").execute(arguments: [survey.id])
             let category = Self.category(nps: scores.nps)
             try ScoreAggregates.add(db, survey: survey, day: FeedbackDatabase.day(now), scores: (scores.nps, scores.csat, scores.ces))
             if category == .detractor || category == .promoter {
@@ -70,7 +75,7 @@ extension FeedbackService {
                 complaint.description_p = String("NPS \(nps) on survey \(survey.name)\(said)".unicodeScalars.prefix(Surveys.maxTextAnswer))
                 complaint.channel = request.channel
                 complaint.responseID = id
-                response.complaintID = try Complaints.open(db, complaint, now: now, author: "feedback").id
+                response.complaintID = try Complaints.insert(db, complaint, now: now, author: "feedback")
             }
             try events.responded(db, survey: survey, customer: request.customerID, responseID: id, nps: scores.nps, answered: answered + 1)
             return response

@@ -96,7 +96,7 @@ public enum CXMethods {
     ]
 
     /// FNV-1a 64 over the .proto files this was generated from.
-    public static let protoSpecFingerprint: UInt64 = 0xe04b0231423e7218
+    public static let protoSpecFingerprint: UInt64 = 0xb40b0a53c41d42b8
 }
 
 /// The methods of `cx.feedback.v1.Feedback`.

@@ -852,7 +852,7 @@ public nonisolated struct Cx_Feedback_V1_GetScoresRequest: Sendable {
 
   public var stage: String = String()
 
-  /// [from, to): unset from = 30 days before to; unset to = now. At most
+  /// [from, to): unset from = 30 days before to; unset to = the end of today (UTC). At most
   /// 3660 days.
   public var from: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_from ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
@@ -1250,8 +1250,9 @@ public nonisolated struct Cx_Feedback_V1_Complaint: @unchecked Sendable {
   /// Clears the value of `openedAt`. Subsequent reads from it will return its default value.
   public mutating func clearOpenedAt() {_uniqueStorage()._openedAt = nil}
 
-  /// The SLA of its severity: first response (a reply or ACKNOWLEDGED) and
-  /// resolution due.
+  /// The SLA of its severity (first response / resolution: critical 1 h /
+  /// 24 h, high 4 h / 48 h, medium 24 h / 7 days, low 48 h / 14 days). The
+  /// first response is the first reply or move out of OPEN.
   public var firstResponseDue: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_storage._firstResponseDue ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_uniqueStorage()._firstResponseDue = newValue}
@@ -1288,7 +1289,7 @@ public nonisolated struct Cx_Feedback_V1_Complaint: @unchecked Sendable {
   /// Clears the value of `resolvedAt`. Subsequent reads from it will return its default value.
   public mutating func clearResolvedAt() {_uniqueStorage()._resolvedAt = nil}
 
-  /// Past a due time without meeting it.
+  /// Not yet RESOLVED or CLOSED, and past a due time without meeting it.
   public var overdue: Bool {
     get {_storage._overdue}
     set {_uniqueStorage()._overdue = newValue}

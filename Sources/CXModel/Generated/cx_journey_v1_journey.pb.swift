@@ -1453,7 +1453,7 @@ public nonisolated struct Cx_Journey_V1_FunnelRequest: Sendable {
   // methods supported on all messages.
 
   /// [from, to), whole UTC days (from is rounded down to its day, to up).
-  /// Unset from = 30 days before `to`; unset to = now. At most 3660 days.
+  /// Unset from = 30 days before `to`; unset to = the end of today (UTC). At most 3660 days.
   public var from: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_from ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_from = newValue}
