@@ -50,11 +50,18 @@ extension JourneyService {
     }
 
     /// Checks `event` against the database and records it, once per idempotency key.
+    /// - Parameter inService: touchpoints already found in service in this
+    /// operation (a batch names a few touchpoints many times; nothing can
+    /// retire one in the middle of an operation).
     static func recordChecked(
-        _ db: Database, _ writer: JourneyWriter, _ event: Cx_Journey_V1_Event, now: Date, field: String
+        _ db: Database, _ writer: JourneyWriter, _ event: Cx_Journey_V1_Event, now: Date, field: String,
+        inService: inout Set<String>
     ) throws -> Cx_Journey_V1_RecordEventResponse {
         let time = try eventTime(event, now: now, rules: writer.rules, field: field)
-        try Touchpoints.requireInService(db, event.touchpointID, field: "\(field).touchpoint_id")
+        if !inService.contains(event.touchpointID) {
+            try Touchpoints.requireInService(db, event.touchpointID, field: "\(field).touchpoint_id")
+            inService.insert(event.touchpointID)
+        }
         guard !event.idempotencyKey.isEmpty else { return try writer.record(db, event, at: time) }
         return try Idempotency.run(db, scope: "event", key: event.idempotencyKey, request: event) {
             try writer.record(db, event, at: time)
@@ -73,7 +80,8 @@ extension JourneyService {
         let now = clock()
         let checked = event
         return try await store.write { db in
-            try Self.recordChecked(db, try self.writer(db, now: now), checked, now: now, field: "event")
+            var inService: Set<String> = []
+            return try Self.recordChecked(db, try self.writer(db, now: now), checked, now: now, field: "event", inService: &inService)
         }
     }
 
@@ -86,6 +94,7 @@ extension JourneyService {
         }
         let now = clock()
         return try await store.write { db in
+            var inService: Set<String> = []
             let writer = try self.writer(db, now: now)
             var response = Cx_Journey_V1_RecordEventsResponse()
             response.results.reserveCapacity(request.events.count)
@@ -95,7 +104,8 @@ extension JourneyService {
                     // Every refusal comes before the event writes anything, so a
                     // refused event leaves no trace and the batch goes on.
                     try Self.checkShape(event, field: "events[\(index)]")
-                    result.response = try Self.recordChecked(db, writer, event, now: now, field: "events[\(index)]")
+                    result.response = try Self.recordChecked(
+                        db, writer, event, now: now, field: "events[\(index)]", inService: &inService)
                     response.recorded += 1
                 } catch let error as RPCError {
                     result.code = Int32(error.code.rawValue)
