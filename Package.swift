@@ -164,7 +164,9 @@ let package = Package(
             swiftSettings: strict),
 
         // What the services' test targets share: a hand-moved clock, error assertions.
-        .target(name: "CXTestSupport", dependencies: ["CXWire"], path: "Tests/CXTestSupport", swiftSettings: strict),
+        .target(
+            name: "CXTestSupport", dependencies: ["CXWire", .product(name: "Logging", package: "swift-log")], path: "Tests/CXTestSupport",
+            swiftSettings: strict),
         .testTarget(name: "CXModelTests", dependencies: ["CXModel"], swiftSettings: strict),
         .testTarget(
             name: "CXWireTests",

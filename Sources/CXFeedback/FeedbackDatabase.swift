@@ -103,11 +103,6 @@ enum FeedbackDatabase {
         try row.decode(RecordBody.self, forColumn: "body").decode(M.self, table: table, key: key)
     }
 
-    /// The UTC day number of a time (days since 1970-01-01).
-    static func day(_ time: Double) -> Int64 {
-        Int64((time / 86_400).rounded(.down))
-    }
-
     /// Ids that sort by creation time: 12 hex digits of milliseconds, then
     /// random hex, so new rows go to the end of their index.
     static func timeOrderedID(prefix: String, at time: Double) -> String {
@@ -115,11 +110,5 @@ enum FeedbackDatabase {
         let random = String(UInt64.random(in: 0..<(1 << 40)), radix: 16)
         return prefix + String(repeating: "0", count: max(0, 12 - milliseconds.count)) + milliseconds
             + String(repeating: "0", count: max(0, 10 - random.count)) + random
-    }
-}
-
-extension Google_Protobuf_Timestamp {
-    static func at(_ seconds: Double) -> Google_Protobuf_Timestamp {
-        Google_Protobuf_Timestamp(date: Date(timeIntervalSince1970: seconds))
     }
 }

@@ -132,15 +132,4 @@ enum JourneyDatabase {
         try row.decode(RecordBody.self, forColumn: "body").decode(M.self, table: table, key: key)
     }
 
-    /// The UTC day number of a time (days since 1970-01-01).
-    static func day(_ time: Double) -> Int64 {
-        Int64((time / 86_400).rounded(.down))
-    }
-}
-
-extension Google_Protobuf_Timestamp {
-    /// The timestamp of a time kept as seconds since 1970 (REAL columns).
-    static func at(_ seconds: Double) -> Google_Protobuf_Timestamp {
-        Google_Protobuf_Timestamp(date: Date(timeIntervalSince1970: seconds))
-    }
 }

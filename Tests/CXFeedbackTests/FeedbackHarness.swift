@@ -4,7 +4,6 @@ import CXTestSupport
 import CXWire
 import Foundation
 import GRDB
-import Logging
 import XCTest
 
 @testable import CXFeedback
@@ -20,15 +19,9 @@ struct FeedbackHarness {
     let client: RPCClient
 
     static func start(destinations: Set<CXServiceName> = [], clock: ManualClock = ManualClock()) async throws -> FeedbackHarness {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cx-feedback-test-\(UUID().uuidString)")
+        let directory = temporaryDirectory("cx-feedback-test")
         let service = try await FeedbackService.open(directory: directory, destinations: destinations, clock: { clock.now })
-        var router = RPCRouter()
-        service.register(into: &router)
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let server = RPCServer(configuration: .init(name: "feedback"), router: router, logger: logger)
-        try await server.start()
-        let client = RPCClient(host: "127.0.0.1", port: server.localAddress!.port!)
+        let (server, client) = try await startLoopbackServer(name: "feedback") { service.register(into: &$0) }
         return FeedbackHarness(directory: directory, clock: clock, service: service, server: server, client: client)
     }
 

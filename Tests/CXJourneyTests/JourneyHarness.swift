@@ -4,7 +4,6 @@ import CXTestSupport
 import CXWire
 import Foundation
 import GRDB
-import Logging
 import XCTest
 
 @testable import CXJourney
@@ -22,15 +21,9 @@ struct JourneyHarness {
     static func start(destinations: Set<CXServiceName> = [], clock: ManualClock = ManualClock(), directory: URL? = nil) async throws
         -> JourneyHarness
     {
-        let directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("cx-journey-test-\(UUID().uuidString)")
+        let directory = directory ?? temporaryDirectory("cx-journey-test")
         let service = try await JourneyService.open(directory: directory, destinations: destinations, clock: { clock.now })
-        var router = RPCRouter()
-        service.register(into: &router)
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let server = RPCServer(configuration: .init(name: "journey"), router: router, logger: logger)
-        try await server.start()
-        let client = RPCClient(host: "127.0.0.1", port: server.localAddress!.port!)
+        let (server, client) = try await startLoopbackServer(name: "journey") { service.register(into: &$0) }
         return JourneyHarness(directory: directory, clock: clock, service: service, server: server, client: client)
     }
 

@@ -394,7 +394,7 @@ final class JourneyMethodTests: XCTestCase {
     }
 
     func testStageChangesGoToProfilesThroughTheOutboxAndSurviveRestart() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cx-journey-test-\(UUID().uuidString)")
+        let directory = temporaryDirectory("cx-journey-test")
         let h = try await JourneyHarness.start(destinations: [.profiles], directory: directory)
         try await h.event("p", "visit")
         try await h.event("p", "email_open")

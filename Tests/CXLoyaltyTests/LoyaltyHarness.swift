@@ -4,7 +4,6 @@ import CXTestSupport
 import CXWire
 import Foundation
 import GRDB
-import Logging
 import Synchronization
 import XCTest
 
@@ -21,15 +20,9 @@ struct LoyaltyHarness {
     let client: RPCClient
 
     static func start(destinations: Set<CXServiceName> = [], clock: ManualClock = ManualClock()) async throws -> LoyaltyHarness {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cx-loyalty-test-\(UUID().uuidString)")
+        let directory = temporaryDirectory("cx-loyalty-test")
         let service = try await LoyaltyService.open(directory: directory, destinations: destinations, clock: { clock.now })
-        var router = RPCRouter()
-        service.register(into: &router)
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let server = RPCServer(configuration: .init(name: "loyalty"), router: router, logger: logger)
-        try await server.start()
-        let client = RPCClient(host: "127.0.0.1", port: server.localAddress!.port!)
+        let (server, client) = try await startLoopbackServer(name: "loyalty") { service.register(into: &$0) }
         return LoyaltyHarness(directory: directory, clock: clock, service: service, server: server, client: client)
     }
 

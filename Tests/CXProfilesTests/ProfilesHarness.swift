@@ -2,7 +2,6 @@ import CXModel
 import CXTestSupport
 import CXWire
 import Foundation
-import Logging
 import Synchronization
 import XCTest
 
@@ -18,16 +17,10 @@ struct ProfilesHarness {
     let client: RPCClient
 
     static func start() async throws -> ProfilesHarness {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cx-profiles-test-\(UUID().uuidString)")
+        let directory = temporaryDirectory("cx-profiles-test")
         let clock = ManualClock(Date(timeIntervalSince1970: 1_790_000_000))
         let service = try await ProfilesService.open(directory: directory, clock: { clock.now })
-        var router = RPCRouter()
-        service.register(into: &router)
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let server = RPCServer(configuration: .init(name: "profiles"), router: router, logger: logger)
-        try await server.start()
-        let client = RPCClient(host: "127.0.0.1", port: server.localAddress!.port!)
+        let (server, client) = try await startLoopbackServer(name: "profiles") { service.register(into: &$0) }
         return ProfilesHarness(directory: directory, clock: clock, service: service, server: server, client: client)
     }
 

@@ -1,4 +1,5 @@
 import CXWire
+import Logging
 import Foundation
 import Synchronization
 import XCTest
@@ -29,4 +30,22 @@ public func assertRPCError<T>(
     } catch {
         XCTFail("expected RPCError \(code), got \(error)", file: file, line: line)
     }
+}
+
+/// A real RPC server on 127.0.0.1 (port 0) with the methods `register`
+/// adds, quiet in the test log, and a client connected to it: what every
+/// service's test harness starts.
+public func startLoopbackServer(name: String, register: (inout RPCRouter) -> Void) async throws -> (server: RPCServer, client: RPCClient) {
+    var router = RPCRouter()
+    register(&router)
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    let server = RPCServer(configuration: .init(name: name), router: router, logger: logger)
+    try await server.start()
+    return (server, RPCClient(host: "127.0.0.1", port: server.localAddress!.port!))
+}
+
+/// A fresh directory name under the system's temporary directory.
+public func temporaryDirectory(_ prefix: String) -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
 }

@@ -7,19 +7,8 @@ import GRDB
 import SwiftProtobuf
 
 extension FeedbackService {
-    static let maxPeriodDays: Int64 = 3_660
-
-    /// [from, to) in whole UTC days: from rounded down, to up (unset: the end
-    /// of today); 30 days before `to` when from is unset.
     func periodDays(from: Google_Protobuf_Timestamp?, to: Google_Protobuf_Timestamp?) throws(RPCError) -> (from: Int64, to: Int64) {
-        let endDay = to.map { Int64(($0.date.timeIntervalSince1970 / 86_400.0).rounded(.up)) }
-            ?? FeedbackDatabase.day(clock().timeIntervalSince1970) + 1
-        let startDay = from.map { FeedbackDatabase.day($0.date.timeIntervalSince1970) } ?? endDay - 30
-        guard startDay < endDay else { throw .invalidArgument(field: "from", "must be before to") }
-        guard endDay - startDay <= Self.maxPeriodDays else {
-            throw .invalidArgument(field: "from", "the period is \(endDay - startDay) days; at most \(Self.maxPeriodDays)")
-        }
-        return (startDay, endDay)
+        try UTCDay.period(from: from, to: to, now: clock())
     }
 
     /// The same period in seconds.
@@ -67,7 +56,7 @@ extension FeedbackService {
             calendar.timeZone = TimeZone(identifier: "UTC")!
             let date = Date(timeIntervalSince1970: Double(day) * 86_400)
             let start = calendar.date(from: calendar.dateComponents([.year, .month], from: date))!
-            return FeedbackDatabase.day(start.timeIntervalSince1970)
+            return UTCDay.number(start.timeIntervalSince1970)
         default:
             return day
         }
@@ -81,7 +70,7 @@ extension FeedbackService {
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = TimeZone(identifier: "UTC")!
             let next = calendar.date(byAdding: .month, value: 1, to: Date(timeIntervalSince1970: Double(start) * 86_400))!
-            return FeedbackDatabase.day(next.timeIntervalSince1970)
+            return UTCDay.number(next.timeIntervalSince1970)
         default: return start + 1
         }
     }

@@ -57,9 +57,9 @@ extension FeedbackService {
                 """
             ).execute(arguments: [request.customerID, now])
             let category = Self.category(nps: scores.nps)
-            try ScoreAggregates.add(db, survey: survey, day: FeedbackDatabase.day(now), scores: (scores.nps, scores.csat, scores.ces))
+            try ScoreAggregates.add(db, survey: survey, day: UTCDay.number(now), scores: (scores.nps, scores.csat, scores.ces))
             if category == .detractor || category == .promoter {
-                try ScoreAggregates.addWords(db, survey: survey.id, day: FeedbackDatabase.day(now), category: category, texts: scores.texts)
+                try ScoreAggregates.addWords(db, survey: survey.id, day: UTCDay.number(now), category: category, texts: scores.texts)
             }
             var response = Cx_Feedback_V1_SubmitResponseResponse()
             response.responseID = id

@@ -1,4 +1,5 @@
 import CXModel
+import CXService
 import Foundation
 import GRDB
 
@@ -8,26 +9,26 @@ enum Aggregates {
     /// A customer entered `stage` at `at`.
     static func enter(_ db: Database, stage: Stage, at time: Double) throws {
         try count(db, stage, by: 1)
-        if stage.isJourneyStage { try bump(db, "entered", day: JourneyDatabase.day(time), stage: stage) }
+        if stage.isJourneyStage { try bump(db, "entered", day: UTCDay.number(time), stage: stage) }
     }
 
     /// A customer left `stage` (entered at `enteredAt`) at `at`.
     static func leave(_ db: Database, stage: Stage, enteredAt: Double, at time: Double, advanced: Bool, lost: Bool) throws {
         try count(db, stage, by: -1)
         guard stage.isJourneyStage else { return }
-        let day = JourneyDatabase.day(time)
+        let day = UTCDay.number(time)
         try db.cachedStatement(sql: """
             INSERT INTO stay_day (day, stage, days, stays) VALUES (?, ?, ?, 1)
             ON CONFLICT (day, stage, days) DO UPDATE SET stays = stays + 1
             """
         ).execute(arguments: [day, stage.rawValue, StageMachine.wholeDays(from: enteredAt, to: time)])
-        if advanced { try bump(db, "advanced", day: JourneyDatabase.day(enteredAt), stage: stage) }
+        if advanced { try bump(db, "advanced", day: UTCDay.number(enteredAt), stage: stage) }
         if lost { try bump(db, "lost", day: day, stage: stage) }
     }
 
     /// A LOST customer came back at `at`.
     static func wonBack(_ db: Database, at time: Double) throws {
-        try bump(db, "won_back", day: JourneyDatabase.day(time), stage: .lost)
+        try bump(db, "won_back", day: UTCDay.number(time), stage: .lost)
     }
 
     /// An event at a touchpoint ("" for none), by the customer's stage after it.

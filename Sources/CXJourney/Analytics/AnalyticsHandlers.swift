@@ -7,20 +7,8 @@ import GRDB
 import SwiftProtobuf
 
 extension JourneyService {
-    static let maxPeriodDays: Int64 = 3_660
-
-    /// [from, to) as UTC day numbers: from rounded down, to up (unset: the
-    /// end of today); 30 days before `to` when from is unset.
     func period(from: Google_Protobuf_Timestamp?, to: Google_Protobuf_Timestamp?) throws(RPCError) -> (from: Int64, to: Int64) {
-        // An explicit end is exclusive; unset means "up to now", today included.
-        let endDay = to.map { Int64(($0.date.timeIntervalSince1970 / 86_400.0).rounded(.up)) }
-            ?? JourneyDatabase.day(clock().timeIntervalSince1970) + 1
-        let startDay = from.map { JourneyDatabase.day($0.date.timeIntervalSince1970) } ?? endDay - 30
-        guard startDay < endDay else { throw .invalidArgument(field: "from", "must be before to") }
-        guard endDay - startDay <= Self.maxPeriodDays else {
-            throw .invalidArgument(field: "from", "the period is \(endDay - startDay) days; at most \(Self.maxPeriodDays)")
-        }
-        return (startDay, endDay)
+        try UTCDay.period(from: from, to: to, now: clock())
     }
 
     func funnel(_ request: Cx_Journey_V1_FunnelRequest, _ context: ServerContext) async throws -> Cx_Journey_V1_FunnelResponse {

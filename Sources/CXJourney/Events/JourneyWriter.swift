@@ -97,7 +97,7 @@ struct JourneyWriter {
             event.customerID, time, state.eventSequence, event.type, event.touchpointID, before.rawValue, state.stage.rawValue, now,
             event.idempotencyKey, event.attributes.isEmpty ? nil : try RecordBody(Cx_Journey_V1_Event.with { $0.attributes = event.attributes }),
         ])
-        try Aggregates.touchpoint(db, day: JourneyDatabase.day(time), touchpoint: event.touchpointID, stage: state.stage)
+        try Aggregates.touchpoint(db, day: UTCDay.number(time), touchpoint: event.touchpointID, stage: state.stage)
         if existing != nil, !response.moved {
             try Self.saveEvent(db, state)
         } else {
