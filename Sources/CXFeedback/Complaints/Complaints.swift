@@ -79,7 +79,7 @@ enum Complaints {
             """
         ).execute(arguments: [
             complaint.id, complaint.customerID, ComplaintState.open.rawValue, complaint.severity.rawValue, now,
-            now + sla.firstResponse * 3_600, now + sla.resolution * 3_600, try RecordBody(complaint),
+            now + sla.firstResponse * 3_600, now + sla.resolution * 3_600, try FeedbackDatabase.body(complaint),
         ])
         // The thread's first note, numbered 1 by the insert above.
         try db.cachedStatement(sql: "INSERT INTO complaint_note (complaint_id, sequence, kind, author, text, at) VALUES (?, 1, ?, ?, 'opened', ?)")

@@ -50,7 +50,7 @@ extension FeedbackService {
             body.answers = request.answers
             body.channel = request.channel
             try db.cachedStatement(sql: "INSERT INTO response (id, survey_id, customer_id, submitted_at, nps, body) VALUES (?, ?, ?, ?, ?, ?)")
-                .execute(arguments: [id, survey.id, request.customerID, now, scores.nps, try RecordBody(body)])
+                .execute(arguments: [id, survey.id, request.customerID, now, scores.nps, try FeedbackDatabase.body(body)])
             try db.cachedStatement(sql: """
                 INSERT INTO contact (customer_id, last_answered_at, answered) VALUES (?, ?, 1)
                 ON CONFLICT (customer_id) DO UPDATE SET last_answered_at = excluded.last_answered_at, answered = answered + 1
