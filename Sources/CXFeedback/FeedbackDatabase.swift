@@ -9,7 +9,7 @@ import SwiftProtobuf
 ///
 /// `response` rows are append-only. The scores are kept beside them as
 /// aggregates updated in the transaction of each response: `score_day` per
-/// dimension (all, survey, touchpoint, stage) and UTC day, and `word_day`,
+/// survey and UTC day, and `word_day`,
 /// the words of detractors' and promoters' free text per survey and day.
 /// Complaints keep their thread in `complaint_note`, numbered and never
 /// changed.
@@ -41,7 +41,8 @@ enum FeedbackDatabase {
                     last_answered_at REAL NOT NULL,
                     answered INTEGER NOT NULL
                 ) WITHOUT ROWID;
-                -- kind: 0 all responses, 1 survey, 2 touchpoint, 3 stage.
+                -- kind 1: per survey (dimension = survey id). A touchpoint's,
+                -- a stage's and everyone's scores sum their surveys' rows.
                 CREATE TABLE score_day (
                     kind INTEGER NOT NULL,
                     dimension TEXT NOT NULL,

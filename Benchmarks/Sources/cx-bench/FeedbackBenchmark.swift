@@ -38,7 +38,7 @@ struct FeedbackBenchmark: AsyncParsableCommand {
             then RankTouchpoints and DetractorWords over 30 days, each called 50 times one after \
             another.
             Afterwards the store is checked: as many response rows as responses acknowledged, \
-            score_day's all-responses rows summing to that too, a complaint per detractor, and \
+            score_day's per-survey rows summing to that too, a complaint per detractor, and \
             the outbox holding every event the responses owe their peers.
             """)
 
@@ -236,7 +236,7 @@ struct FeedbackBenchmark: AsyncParsableCommand {
         let (responseRows, scoredResponses, complaintRows, outboxRows) = try await service.store.read { db in
             (
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM response") ?? -1,
-                try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(responses), 0) FROM score_day WHERE kind = 0") ?? -1,
+                try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(responses), 0) FROM score_day WHERE kind = 1") ?? -1,
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM complaint") ?? -1,
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM cx_outbox") ?? -1
             )
@@ -251,7 +251,7 @@ struct FeedbackBenchmark: AsyncParsableCommand {
             && (failed == 0 ? outboxRows == outboxExpected : outboxRows >= outboxExpected)
         report.line(
             "store check", consistent ? "consistent" : "INCONSISTENT",
-            "\(responseRows) response rows and score_day (all) sums to \(scoredResponses), for \(acknowledged) acknowledged "
+            "\(responseRows) response rows and score_day sums to \(scoredResponses), for \(acknowledged) acknowledged "
                 + "(\(failed) in failed calls); \(complaintRows) complaint rows for \(complaints) opened; \(outboxRows) outbox events "
                 + "for \(outboxExpected) owed; " + String(format: "checked in %.1f s", Double(now() - checkStart) / 1e9),
             "equal", met: consistent)

@@ -17,33 +17,64 @@ extension FeedbackService {
         return (Double(days.from) * 86_400, Double(days.to) * 86_400)
     }
 
-    static func scores(_ row: Row) -> Cx_Feedback_V1_Scores {
-        var scores = Cx_Feedback_V1_Scores()
-        scores.responses = row["responses"] ?? 0
-        scores.promoters = row["promoters"] ?? 0
-        scores.passives = row["passives"] ?? 0
-        scores.detractors = row["detractors"] ?? 0
-        scores.csatAnswers = row["csat_answers"] ?? 0
-        scores.csatSatisfied = row["csat_satisfied"] ?? 0
-        scores.cesAnswers = row["ces_answers"] ?? 0
-        let cesSum: Int64 = row["ces_sum"] ?? 0
-        return Self.finish(scores, cesSum: cesSum)
-    }
+    /// Sums of score_day rows, and the scores they make.
+    struct Counts {
+        var responses: Int64 = 0, promoters: Int64 = 0, passives: Int64 = 0, detractors: Int64 = 0
+        var csatAnswers: Int64 = 0, csatSatisfied: Int64 = 0, cesAnswers: Int64 = 0, cesSum: Int64 = 0
 
-    /// Fills in the ratios from the counts.
-    static func finish(_ counts: Cx_Feedback_V1_Scores, cesSum: Int64) -> Cx_Feedback_V1_Scores {
-        var scores = counts
-        scores.npsAnswers = scores.promoters + scores.passives + scores.detractors
-        scores.nps = scores.npsAnswers > 0 ? Double(scores.promoters - scores.detractors) * 100 / Double(scores.npsAnswers) : 0
-        scores.csat = scores.csatAnswers > 0 ? Double(scores.csatSatisfied) * 100 / Double(scores.csatAnswers) : 0
-        scores.ces = scores.cesAnswers > 0 ? Double(cesSum) / Double(scores.cesAnswers) : 0
-        return scores
+        mutating func add(_ row: Row) {
+            responses += row["responses"] ?? 0
+            promoters += row["promoters"] ?? 0
+            passives += row["passives"] ?? 0
+            detractors += row["detractors"] ?? 0
+            csatAnswers += row["csat_answers"] ?? 0
+            csatSatisfied += row["csat_satisfied"] ?? 0
+            cesAnswers += row["ces_answers"] ?? 0
+            cesSum += row["ces_sum"] ?? 0
+        }
+
+        var scores: Cx_Feedback_V1_Scores {
+            var scores = Cx_Feedback_V1_Scores()
+            scores.responses = responses
+            scores.promoters = promoters
+            scores.passives = passives
+            scores.detractors = detractors
+            scores.csatAnswers = csatAnswers
+            scores.csatSatisfied = csatSatisfied
+            scores.cesAnswers = cesAnswers
+            scores.npsAnswers = promoters + passives + detractors
+            scores.nps = scores.npsAnswers > 0 ? Double(promoters - detractors) * 100 / Double(scores.npsAnswers) : 0
+            scores.csat = csatAnswers > 0 ? Double(csatSatisfied) * 100 / Double(csatAnswers) : 0
+            scores.ces = cesAnswers > 0 ? Double(cesSum) / Double(cesAnswers) : 0
+            return scores
+        }
     }
 
     static let sums = """
         SUM(responses) AS responses, SUM(promoters) AS promoters, SUM(passives) AS passives, SUM(detractors) AS detractors,
         SUM(csat_answers) AS csat_answers, SUM(csat_satisfied) AS csat_satisfied, SUM(ces_answers) AS ces_answers, SUM(ces_sum) AS ces_sum
         """
+
+    /// Every survey, decoded once (see ``SurveyBodies``).
+    func allSurveys(_ db: Database) throws -> [Cx_Feedback_V1_Survey] {
+        try Row.fetchAll(db, sql: "SELECT id, created_at FROM survey ORDER BY id").map { row in
+            try surveys.survey(db, row[0], createdAt: row[1])
+        }
+    }
+
+    /// Per survey and day, the summed rows of the surveys `ids` (nil: all).
+    static func surveyDays(_ db: Database, ids: [String]?, days: (from: Int64, to: Int64)) throws -> [Row] {
+        var arguments: StatementArguments = [ScoreAggregates.Kind.survey.rawValue, days.from, days.to]
+        var filter = ""
+        if let ids {
+            filter = "AND dimension IN (\(ids.map { _ in "?" }.joined(separator: ", ")))"
+            _ = arguments.append(contentsOf: StatementArguments(ids))
+        }
+        return try Row.fetchAll(
+            db,
+            sql: "SELECT dimension, day, \(sums) FROM score_day WHERE kind = ? AND day >= ? AND day < ? \(filter) GROUP BY dimension, day",
+            arguments: arguments)
+    }
 
     /// The first day of the bucket `day` falls in.
     static func bucketStart(_ day: Int64, _ granularity: Cx_Feedback_V1_Granularity) -> Int64 {
@@ -76,51 +107,54 @@ extension FeedbackService {
     }
 
     func getScores(_ request: Cx_Feedback_V1_GetScoresRequest, _ context: ServerContext) async throws -> Cx_Feedback_V1_GetScoresResponse {
-        let filters = [("survey_id", request.surveyID, ScoreAggregates.Kind.survey), ("touchpoint_id", request.touchpointID, .touchpoint),
-            ("stage", request.stage, .stage)].filter { !$0.1.isEmpty }
+        let filters = [("survey_id", request.surveyID), ("touchpoint_id", request.touchpointID), ("stage", request.stage)]
+            .filter { !$0.1.isEmpty }
         guard filters.count <= 1 else {
             throw RPCError.invalidArgument(field: filters[1].0, "give at most one of survey_id, touchpoint_id and stage")
         }
         if case .UNRECOGNIZED(let value) = request.granularity {
             throw RPCError.invalidArgument(field: "granularity", "\(value) is not a granularity")
         }
-        let kind = filters.first?.2 ?? .all
-        let dimension = filters.first?.1 ?? ""
         let days = try periodDays(from: request.hasFrom ? request.from : nil, to: request.hasTo ? request.to : nil)
         let granularity = request.granularity
         return try await store.read { db in
-            var response = Cx_Feedback_V1_GetScoresResponse()
-            let total = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT \(Self.sums) FROM score_day WHERE kind = ? AND dimension = ? AND day >= ? AND day < ?"),
-                arguments: [kind.rawValue, dimension, days.from, days.to])
-            response.total = total.map(Self.scores) ?? Self.finish(.init(), cesSum: 0)
-            guard granularity != .unspecified else { return response }
-            var perDay: [Int64: Row] = [:]
-            for row in try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT day, \(Self.sums) FROM score_day WHERE kind = ? AND dimension = ? AND day >= ? AND day < ? GROUP BY day"),
-                arguments: [kind.rawValue, dimension, days.from, days.to])
-            {
-                perDay[row["day"]] = row
+            var ids: [String]?
+            if !request.surveyID.isEmpty {
+                ids = [request.surveyID]
+            } else if !request.touchpointID.isEmpty || !request.stage.isEmpty {
+                ids = try self.allSurveys(db).filter {
+                    request.touchpointID.isEmpty ? $0.stage == request.stage : $0.touchpointID == request.touchpointID
+                }.map(\.id)
             }
+            var total = Counts()
+            var perDay: [Int64: Counts] = [:]
+            if ids?.isEmpty != true {
+                for row in try Self.surveyDays(db, ids: ids, days: days) {
+                    total.add(row)
+                    perDay[row["day"], default: Counts()].add(row)
+                }
+            }
+            var response = Cx_Feedback_V1_GetScoresResponse()
+            response.total = total.scores
+            guard granularity != .unspecified else { return response }
             var start = Self.bucketStart(days.from, granularity)
             while start < days.to {
                 let end = Self.nextBucket(start, granularity)
-                var counts = Cx_Feedback_V1_Scores()
-                var cesSum: Int64 = 0
-                for (day, row) in perDay where day >= max(start, days.from) && day < min(end, days.to) {
-                    let scores = Self.scores(row)
-                    counts.responses += scores.responses
-                    counts.promoters += scores.promoters
-                    counts.passives += scores.passives
-                    counts.detractors += scores.detractors
-                    counts.csatAnswers += scores.csatAnswers
-                    counts.csatSatisfied += scores.csatSatisfied
-                    counts.cesAnswers += scores.cesAnswers
-                    cesSum += row["ces_sum"] ?? 0
+                var counts = Counts()
+                for day in max(start, days.from)..<min(end, days.to) {
+                    guard let dayCounts = perDay[day] else { continue }
+                    counts.responses += dayCounts.responses
+                    counts.promoters += dayCounts.promoters
+                    counts.passives += dayCounts.passives
+                    counts.detractors += dayCounts.detractors
+                    counts.csatAnswers += dayCounts.csatAnswers
+                    counts.csatSatisfied += dayCounts.csatSatisfied
+                    counts.cesAnswers += dayCounts.cesAnswers
+                    counts.cesSum += dayCounts.cesSum
                 }
                 var bucket = Cx_Feedback_V1_ScoreBucket()
-                bucket.start = .at(Double(start) * 86_400)
-                bucket.scores = Self.finish(counts, cesSum: cesSum)
+                bucket.start = .at(UTCDay.start(start))
+                bucket.scores = counts.scores
                 response.buckets.append(bucket)
                 start = end
             }
@@ -139,19 +173,22 @@ extension FeedbackService {
         return try await store.read { db in
             var ranked: [Cx_Feedback_V1_RankedTouchpoint] = []
             var response = Cx_Feedback_V1_RankTouchpointsResponse()
-            for row in try Row.fetchAll(
-                db.cachedStatement(sql: """
-                    SELECT dimension, \(Self.sums) FROM score_day WHERE kind = ? AND day >= ? AND day < ? GROUP BY dimension ORDER BY dimension
-                    """), arguments: [ScoreAggregates.Kind.touchpoint.rawValue, days.from, days.to])
-            {
-                let scores = Self.scores(row)
+            // A touchpoint's counts are the sums of its surveys'.
+            var touchpointOf: [String: String] = [:]
+            for survey in try self.allSurveys(db) where !survey.touchpointID.isEmpty { touchpointOf[survey.id] = survey.touchpointID }
+            var counts: [String: Counts] = [:]
+            for row in try Self.surveyDays(db, ids: nil, days: days) {
+                guard let touchpoint = touchpointOf[row["dimension"]] else { continue }
+                counts[touchpoint, default: Counts()].add(row)
+            }
+            for (id, count) in counts.sorted(by: { $0.key < $1.key }) {
+                let scores = count.scores
                 let (value, sample): (Double, Int64) =
                     switch metric {
                     case .csat: (scores.csat, scores.csatAnswers)
                     case .ces: (scores.ces, scores.cesAnswers)
                     default: (scores.nps, scores.npsAnswers)
                     }
-                let id: String = row["dimension"]
                 guard sample >= minSample else {
                     response.tooFew.append(id)
                     continue

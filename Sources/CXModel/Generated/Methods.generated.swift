@@ -96,7 +96,7 @@ public enum CXMethods {
     ]
 
     /// FNV-1a 64 over the .proto files this was generated from.
-    public static let protoSpecFingerprint: UInt64 = 0xb40b0a53c41d42b8
+    public static let protoSpecFingerprint: UInt64 = 0x54bafdcf86c23761
 }
 
 /// The methods of `cx.feedback.v1.Feedback`.

@@ -44,8 +44,9 @@
 /// NPS = % promoters (9-10) - % detractors (0-6), from -100 to 100; CSAT =
 /// % of answers 4 or 5; CES = the mean (1-7). Every score comes with its
 /// sample size. Scores are kept as aggregates updated with each response
-/// (per survey, touchpoint and journey stage, per UTC day), never recomputed
-/// by scanning responses.
+/// (per survey and UTC day; a touchpoint's or a stage's are the sums of its
+/// surveys', whose touchpoint and stage never change), never recomputed by
+/// scanning responses.
 ///
 /// Effects elsewhere
 /// -----------------
