@@ -34,11 +34,12 @@ extension FeedbackService {
                 throw RPCError(code: .failedPrecondition, message: "survey \(survey.id) is closed; it takes no more responses", reason: "SURVEY_CLOSED")
             }
             let scores = try Surveys.check(request.answers, against: survey)
-            let contact = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT last_answered_at, answered FROM contact WHERE customer_id = ?"), arguments: [request.customerID])
-            let lastAnswered: Double? = contact?[0]
-            let answered: Int64 = contact?[1] ?? 0
-            if let lastAnswered, survey.recontactDays > 0, lastAnswered + Double(survey.recontactDays) * 86_400 > now {
+            // The last answer is read only when the survey has a recontact window.
+            if survey.recontactDays > 0,
+                let lastAnswered = try Double.fetchOne(
+                    db.cachedStatement(sql: "SELECT last_answered_at FROM contact WHERE customer_id = ?"), arguments: [request.customerID]),
+                lastAnswered + Double(survey.recontactDays) * 86_400 > now
+            {
                 throw RPCError(
                     code: .failedPrecondition,
                     message: "customer \(request.customerID) answered a survey \(Int((now - lastAnswered) / 86_400)) days ago; "
@@ -51,11 +52,12 @@ extension FeedbackService {
             body.channel = request.channel
             try db.cachedStatement(sql: "INSERT INTO response (id, survey_id, customer_id, submitted_at, nps, body) VALUES (?, ?, ?, ?, ?, ?)")
                 .execute(arguments: [id, survey.id, request.customerID, now, scores.nps, try FeedbackDatabase.body(body)])
-            try db.cachedStatement(sql: """
-                INSERT INTO contact (customer_id, last_answered_at, answered) VALUES (?, ?, 1)
-                ON CONFLICT (customer_id) DO UPDATE SET last_answered_at = excluded.last_answered_at, answered = answered + 1
-                """
-            ).execute(arguments: [request.customerID, now])
+            let answered = try Int64.fetchOne(
+                db.cachedStatement(sql: """
+                    INSERT INTO contact (customer_id, last_answered_at, answered) VALUES (?, ?, 1)
+                    ON CONFLICT (customer_id) DO UPDATE SET last_answered_at = excluded.last_answered_at, answered = answered + 1
+                    RETURNING answered
+                    """), arguments: [request.customerID, now]) ?? 1
             let category = Self.category(nps: scores.nps)
             try ScoreAggregates.add(db, survey: survey, day: UTCDay.number(now), scores: (scores.nps, scores.csat, scores.ces))
             if category == .detractor || category == .promoter {
@@ -77,7 +79,7 @@ extension FeedbackService {
                 complaint.responseID = id
                 response.complaintID = try Complaints.insert(db, complaint, now: now, author: "feedback")
             }
-            try events.responded(db, survey: survey, customer: request.customerID, responseID: id, nps: scores.nps, answered: answered + 1)
+            try events.responded(db, survey: survey, customer: request.customerID, responseID: id, nps: scores.nps, answered: answered)
             return response
         }
     }
