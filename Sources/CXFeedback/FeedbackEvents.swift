@@ -33,8 +33,8 @@ struct FeedbackEvents {
                 request.event.type = type
                 request.event.touchpointID = survey.touchpointID
                 request.event.occurredAt = .at(now)
-                request.event.attributes = ["survey_id": survey.id, "response_id": responseID]
-                if let nps { request.event.attributes["nps"] = "\(nps)" }
+                // The response id is in the idempotency key already.
+                request.event.attributes = nps.map { ["survey_id": survey.id, "nps": "\($0)"] } ?? ["survey_id": survey.id]
                 request.event.idempotencyKey = "feedback:\(responseID):\(type)"
                 try enqueue(db, .journey, Cx_Journey_V1_Journey.recordEvent.fullName, id: request.event.idempotencyKey, key: customer, request)
             }

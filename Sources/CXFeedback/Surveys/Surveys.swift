@@ -92,13 +92,12 @@ enum Surveys {
         -> (nps: Int32?, csat: Int32?, ces: Int32?, texts: [String])
     {
         guard !answers.isEmpty else { throw .invalidArgument(field: "answers", "must hold at least one answer") }
-        var questions: [String: Cx_Feedback_V1_Question] = [:]
-        for question in survey.questions { questions[question.id] = question }
+        // A survey has a handful of questions: a linear search beats building a dictionary per response.
         var answered: Set<String> = []
         var result: (nps: Int32?, csat: Int32?, ces: Int32?, texts: [String]) = (nil, nil, nil, [])
         for (index, answer) in answers.enumerated() {
             let path = "answers[\(index)]"
-            guard let question = questions[answer.questionID] else {
+            guard let question = survey.questions.first(where: { $0.id == answer.questionID }) else {
                 throw .invalidArgument(
                     field: "\(path).question_id", "\(RequestCheck.quoted(answer.questionID)) is not a question of survey \(survey.id)")
             }
