@@ -171,3 +171,27 @@ extension JourneyTimeTests {
         XCTAssertEqual(later.markedLost, 1, "60 quiet days after day 90")
     }
 }
+
+extension JourneyTimeTests {
+    func testAMoveByHandOutOfLostIsNotAWinBackAndStartsANewQuietPeriod() async throws {
+        let clock = ManualClock(day(0))
+        let h = try await JourneyHarness.start(clock: clock)
+        defer { Task { await h.stop() } }
+        try await h.event("m", "visit")
+        clock.set(day(61))
+        _ = try await h.client.call(J.detectLost, .init())
+        let moved = try await h.client.call(J.moveStage, .with {
+            $0.customerID = "m"
+            $0.stage = .acceptance
+            $0.reason = "Came back by phone; the call was not recorded"
+        })
+        XCTAssertEqual(moved.stageBefore, .lost)
+        let again = try await h.client.call(J.detectLost, .init())
+        XCTAssertEqual(again.markedLost, 0, "the move restarted the quiet period")
+        let journey = try await h.journey("m")
+        XCTAssertEqual(journey.stage, .acceptance)
+        XCTAssertEqual(journey.timesWonBack, 0, "a correction by hand is not a win-back")
+        let funnel = try await h.funnel(from: day(0), to: day(62))
+        XCTAssertEqual(funnel.wonBack, 0)
+    }
+}

@@ -143,8 +143,9 @@ extension JourneyService {
                 let time = max(now.timeIntervalSince1970, state.stageEnteredAt)
                 try writer.change(db, &state, Transition(from: state.stage, to: request.stage, at: time, cause: .manual, detail: request.reason))
                 _ = try writer.admitIfFirst(db, &state, at: time, attributes: [:])
-                // A customer moved out of LOST by hand starts a new quiet period now.
-                state.lastEventAt = max(state.lastEventAt, request.stage == .lost ? state.lastEventAt : time)
+                // A move by hand starts a new quiet period, or a customer moved
+                // out of LOST would be lost again at the next DetectLost.
+                if request.stage != .lost { state.lastEventAt = max(state.lastEventAt, time) }
                 try JourneyWriter.save(db, state)
             }
             response.stage = state.stage
