@@ -172,6 +172,7 @@ let package = Package(
             name: "CXWireTests",
             dependencies: [
                 "CXWire",
+                "CXTestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ],

@@ -33,6 +33,46 @@ def lower_first(name):
     return name[:1].lower() + name[1:]
 
 
+ACCESS_FIELD = 50100  # cx.common.v1.access, an extension of MethodOptions
+ACCESS_NAMES = {1: 'public', 2: 'read', 3: 'write', 4: 'admin'}
+
+
+def varint(data, i):
+    value, shift = 0, 0
+    while True:
+        byte = data[i]
+        i += 1
+        value |= (byte & 0x7f) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, i
+
+
+def method_access(options):
+    """The (cx.common.v1.access) option of a method, read from the options'
+    wire bytes: the extension is unknown to the python runtime here, which
+    keeps it as an unknown field and writes it back out unchanged."""
+    data = options.SerializeToString()
+    i = 0
+    while i < len(data):
+        key, i = varint(data, i)
+        field, wire_type = key >> 3, key & 7
+        if wire_type == 0:
+            value, i = varint(data, i)
+            if field == ACCESS_FIELD:
+                return ACCESS_NAMES.get(value)
+        elif wire_type == 1:
+            i += 8
+        elif wire_type == 2:
+            length, i = varint(data, i)
+            i += length
+        elif wire_type == 5:
+            i += 4
+        else:
+            return None
+    return None
+
+
 def fingerprint(root, paths):
     h = 0xcbf29ce484222325
     for path in sorted(paths):
@@ -73,7 +113,11 @@ def main():
             for m in s.method:
                 if m.client_streaming or m.server_streaming:
                     sys.exit(f'generate_methods: {f.package}.{s.name}/{m.name} streams; CX has unary calls only')
-                methods.append((lower_first(m.name), m.name, swift_type(m.input_type, packages), swift_type(m.output_type, packages)))
+                access = method_access(m.options)
+                if access is None:
+                    sys.exit(f'generate_methods: {f.package}.{s.name}/{m.name} declares no access: add '
+                             '`option (cx.common.v1.access) = ACCESS_READ;` (or PUBLIC, WRITE, ADMIN), see cx/common/v1/access.proto')
+                methods.append((lower_first(m.name), m.name, swift_type(m.input_type, packages), swift_type(m.output_type, packages), access))
                 all_methods.append((f'/{f.package}.{s.name}/{m.name}', f'{enum}.{lower_first(m.name)}'))
             services.append((f.package, s.name, enum, methods))
     for _, ref in sorted(all_methods):
@@ -88,11 +132,11 @@ def main():
         w(f'/// The methods of `{package}.{service}`.')
         w(f'public enum {enum} {{')
         w(f'    public static let serviceName = "{package}.{service}"')
-        for swift_name, name, req, resp in methods:
+        for swift_name, name, req, resp, access in methods:
             w('')
-            w(f'    /// `/{package}.{service}/{name}`')
+            w(f'    /// `/{package}.{service}/{name}`, access: {access}')
             w(f'    public static let {swift_name} = MethodDescriptor<{req}, {resp}>(')
-            w(f'        service: serviceName, method: "{name}")')
+            w(f'        service: serviceName, method: "{name}", access: .{access})')
         w('}')
     print('\n'.join(out))
 

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --test
+bash scripts/check-deploy.sh
 swift build --build-tests
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -16,11 +16,40 @@ public struct MethodDescriptor<Request: CXMessage, Response: CXMessage>: Sendabl
     public let method: String
     /// `/cx.loyalty.v1.Loyalty/RecordPurchase`: what travels in a request.
     public let fullName: String
+    /// Who may call it: the method's `(cx.common.v1.access)` option.
+    public let access: MethodAccess
 
-    public init(service: String, method: String) {
+    /// - Parameter access: defaults to admin, so a descriptor made by hand
+    ///   is closed to all but admins until it says otherwise.
+    public init(service: String, method: String, access: MethodAccess = .admin) {
         self.service = service
         self.method = method
         self.fullName = "/\(service)/\(method)"
+        self.access = access
+    }
+}
+
+/// Who may call a method (`cx.common.v1.Access` in proto-spec): each role
+/// may call the methods of its own level and below.
+public enum MethodAccess: Int, Sendable, Hashable, Comparable, CaseIterable, CustomStringConvertible {
+    /// No token needed (health checks, for probes).
+    case `public` = 1
+    /// Any known token.
+    case read = 2
+    /// The service and admin roles.
+    case write = 3
+    /// The admin role only.
+    case admin = 4
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public var description: String {
+        switch self {
+        case .public: "public"
+        case .read: "read"
+        case .write: "write"
+        case .admin: "admin"
+        }
     }
 }
 
@@ -30,6 +59,7 @@ public struct AnyMethodDescriptor: Sendable, Hashable, CustomStringConvertible {
     public let service: String
     public let method: String
     public let fullName: String
+    public let access: MethodAccess
     /// The request's protobuf message type, for decoding JSON or bytes at run time.
     public let requestType: any CXMessage.Type
     public let responseType: any CXMessage.Type
@@ -38,6 +68,7 @@ public struct AnyMethodDescriptor: Sendable, Hashable, CustomStringConvertible {
         self.service = descriptor.service
         self.method = descriptor.method
         self.fullName = descriptor.fullName
+        self.access = descriptor.access
         self.requestType = Request.self
         self.responseType = Response.self
     }

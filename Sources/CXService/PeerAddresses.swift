@@ -7,11 +7,16 @@ import Foundation
 /// flags: a flag's value, else `$CX_<PEER>_ADDR`, else the peer's default
 /// address; "none" leaves that peer out (its events are never written).
 public enum PeerAddresses {
-    /// - Parameter flags: each peer with the value of its flag (nil when not given).
+    /// - Parameters:
+    ///   - flags: each peer with the value of its flag (nil when not given).
+    ///   - token: the bearer token every call to a peer carries (the service role's).
     /// - Throws: `ValidationError` naming the flag or variable whose value is not host:port.
     public static func clients(
-        _ flags: [(CXServiceName, String?)], environment: [String: String] = ProcessInfo.processInfo.environment
+        _ flags: [(CXServiceName, String?)], token: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> [CXServiceName: RPCClient] {
+        var configuration = RPCClientConfiguration()
+        if let token { configuration.metadata["authorization"] = "Bearer \(token)" }
         var peers: [CXServiceName: RPCClient] = [:]
         for (service, given) in flags {
             let address = given ?? environment[service.addressVariable] ?? service.defaultAddress
@@ -20,7 +25,7 @@ public enum PeerAddresses {
                 let source = given != nil ? "--\(service.rawValue)-addr" : service.addressVariable
                 throw ValidationError("\(source): \"\(address)\" is not host:port (for example \(service.defaultAddress)) or none")
             }
-            peers[service] = RPCClient(host: host, port: port)
+            peers[service] = RPCClient(host: host, port: port, configuration: configuration)
         }
         return peers
     }

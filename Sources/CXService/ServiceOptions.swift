@@ -52,6 +52,19 @@ public struct ServiceOptions: ParsableArguments {
     @Option(name: .long, help: "Seconds a graceful shutdown (SIGTERM, SIGINT) waits for accepted calls. Default 30.")
     public var shutdownGrace: Double?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "File of bearer tokens, one per line: ROLE TOKEN (ROLE: admin, service, read-only); # starts a comment.",
+        discussion: """
+            Default: $CX_TOKENS_FILE. $CX_ADMIN_TOKEN, $CX_SERVICE_TOKEN and $CX_READONLY_TOKEN add one token \
+            each. Every call but health checks must carry one ("authorization: Bearer <token>"). The token this \
+            service calls its peers with is $CX_SERVICE_TOKEN, else the file's first service token.
+            """,
+        valueName: "path"))
+    public var tokensFile: String?
+
+    @Flag(name: .long, help: "Serve every call to anyone, without tokens: for a test or a laptop, never a deployment.")
+    public var noAuth = false
+
     public init() {}
 
     /// Everything the options and the environment say, checked.
@@ -109,6 +122,8 @@ public struct ServiceOptions: ParsableArguments {
         if let shutdownGrace {
             configuration.shutdownGracePeriod = try Self.seconds(shutdownGrace, flag: "--shutdown-grace", allowZero: true)
         }
+        let access = try accessControl(environment: environment)
+        configuration.accessControl = access.control
         let dataRoot = dataDir ?? environment["CX_DATA_DIR"] ?? "data"
         let dataDirectory = URL(fileURLWithPath: dataRoot).appendingPathComponent(service.rawValue)
         return ResolvedServiceOptions(
@@ -116,7 +131,76 @@ public struct ServiceOptions: ParsableArguments {
             dataDirectory: dataDirectory,
             addressFile: addressFile.map { URL(fileURLWithPath: $0) },
             logLevel: level,
-            logFormat: format)
+            logFormat: format,
+            notices: access.notices)
+    }
+
+    /// The tokens from `--tokens-file` (or `$CX_TOKENS_FILE`) and the
+    /// `$CX_*_TOKEN` variables, with what the service should say about them
+    /// at startup.
+    func accessControl(environment: [String: String]) throws -> (control: AccessControl?, notices: [String]) {
+        let tokens = try configuredTokens(environment: environment)
+        if noAuth {
+            return (nil, ["access control is off (--no-auth): every call is served to anyone who can connect"])
+        }
+        guard !tokens.list.isEmpty else {
+            throw ValidationError("""
+                no tokens: give --tokens-file (or $CX_TOKENS_FILE) with lines "ROLE TOKEN", or set $CX_ADMIN_TOKEN, \
+                $CX_SERVICE_TOKEN, $CX_READONLY_TOKEN; or pass --no-auth to serve without access control
+                """)
+        }
+        let control: AccessControl
+        do {
+            control = try AccessControl(tokens: tokens.list)
+        } catch {
+            throw ValidationError("\(tokens.source): \(error)")
+        }
+        let counts = Role.allCases.map { "\(control.tokenCounts[$0] ?? 0) \($0)" }.joined(separator: ", ")
+        return (control, ["access control on: \(counts) token(s) from \(tokens.source)"] + tokens.notices)
+    }
+
+    /// The token this service sends to its peers: `$CX_SERVICE_TOKEN`, else
+    /// the tokens file's first service token; nil when there is none.
+    public func peerToken(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
+        if let token = environment["CX_SERVICE_TOKEN"], !token.isEmpty { return token }
+        return try configuredTokens(environment: environment).list.first { $0.role == .service }?.token
+    }
+
+    private func configuredTokens(
+        environment: [String: String]
+    ) throws -> (list: [(role: Role, token: String)], source: String, notices: [String]) {
+        var list: [(role: Role, token: String)] = []
+        var sources: [String] = []
+        var notices: [String] = []
+        let fileSource = tokensFile != nil ? "--tokens-file" : "$CX_TOKENS_FILE"
+        if let path = tokensFile ?? environment["CX_TOKENS_FILE"], !path.isEmpty {
+            let text: String
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw ValidationError("\(fileSource): cannot read \"\(path)\": \(error.localizedDescription)")
+            }
+            do {
+                list += try AccessControl.parseTokens(text, source: path)
+            } catch {
+                throw ValidationError("\(fileSource): \(error)")
+            }
+            sources.append(path)
+            // Group access is allowed: a Kubernetes Secret mounted with an
+            // fsGroup is 0440, readable by the pod's group only.
+            if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                let mode = attributes[.posixPermissions] as? Int, mode & 0o007 != 0
+            {
+                notices.append("tokens file \(path) can be read by any user (mode \(String(mode, radix: 8))); chmod o= it")
+            }
+        }
+        for (variable, role) in [("CX_ADMIN_TOKEN", Role.admin), ("CX_SERVICE_TOKEN", .service), ("CX_READONLY_TOKEN", .readOnly)] {
+            if let token = environment[variable], !token.isEmpty {
+                list.append((role, token))
+                sources.append("$\(variable)")
+            }
+        }
+        return (list, sources.joined(separator: ", "), notices)
     }
 
     private static func seconds(_ value: Double, flag: String, allowZero: Bool) throws -> TimeAmount {
@@ -135,6 +219,8 @@ public struct ResolvedServiceOptions: Sendable {
     public var addressFile: URL?
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
+    /// What the service says at startup about its options (access control on or off).
+    public var notices: [String] = []
 }
 
 /// The build's version, reported by health checks and `--version`.

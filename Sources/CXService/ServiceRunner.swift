@@ -54,6 +54,9 @@ public enum ServiceRunner {
         bootstrapLogging(level: resolved.logLevel, format: resolved.logFormat)
         var logger = Logger(label: "cx.\(service.rawValue)")
         logger.logLevel = resolved.logLevel
+        for notice in resolved.notices {
+            logger.log(level: resolved.server.accessControl == nil ? .warning : .notice, "\(notice)")
+        }
         try FileManager.default.createDirectory(at: resolved.dataDirectory, withIntermediateDirectories: true)
 
         var router = RPCRouter()

@@ -38,6 +38,7 @@ enum BuiltinMethods {
             info.name = method.fullName
             info.requestType = method.requestTypeName
             info.responseType = method.responseTypeName
+            info.access = Cx_Common_V1_Access(rawValue: method.access.rawValue) ?? .unspecified
             return info
         }
         router.register(Cx_Wire_V1_Reflection.listMethods, synchronousHandler: { _, _ in

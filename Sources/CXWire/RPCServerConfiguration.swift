@@ -28,6 +28,10 @@ public struct RPCServerConfiguration: Sendable {
     /// How long a graceful shutdown waits for accepted calls before closing
     /// what remains. Default 30 s.
     public var shutdownGracePeriod: TimeAmount
+    /// Who may call what, by the bearer token in each call's
+    /// `authorization` metadata. nil serves every call to anyone: for
+    /// tests and benchmarks in one process, never for a deployment.
+    public var accessControl: AccessControl?
 
     public init(
         name: String,
@@ -40,7 +44,8 @@ public struct RPCServerConfiguration: Sendable {
         defaultTimeout: TimeAmount = .seconds(30),
         maxTimeout: TimeAmount = .minutes(10),
         idleTimeout: TimeAmount? = .minutes(5),
-        shutdownGracePeriod: TimeAmount = .seconds(30)
+        shutdownGracePeriod: TimeAmount = .seconds(30),
+        accessControl: AccessControl? = nil
     ) {
         self.name = name
         self.version = version
@@ -53,5 +58,6 @@ public struct RPCServerConfiguration: Sendable {
         self.maxTimeout = maxTimeout
         self.idleTimeout = idleTimeout
         self.shutdownGracePeriod = shutdownGracePeriod
+        self.accessControl = accessControl
     }
 }

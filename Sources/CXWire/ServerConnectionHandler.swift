@@ -196,7 +196,20 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 context: context)
             return
         }
-        guard let route = router.route(for: request.method) else {
+        var metadata = request.metadata
+        if metadata.keys.contains(where: { key in key.utf8.contains { $0 >= 0x41 && $0 <= 0x5a } }) {
+            metadata = Dictionary(metadata.map { ($0.key.lowercased(), $0.value) }) { first, _ in first }
+        }
+        let route = router.route(for: request.method)
+        if let accessControl = configuration.accessControl,
+            let refusal = accessControl.check(
+                method: request.method, access: route?.descriptor.access ?? .read, metadata: metadata,
+                server: configuration.name)
+        {
+            respond(id: id, result: .failure(refusal), context: context)
+            return
+        }
+        guard let route else {
             respond(
                 id: id,
                 result: .failure(RPCError(
@@ -213,10 +226,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             timeout = min(.microseconds(Int64(clamping: request.timeoutMicros)), configuration.maxTimeout)
         }
         let deadline = NIODeadline.now() + timeout
-        var metadata = request.metadata
-        if metadata.keys.contains(where: { key in key.utf8.contains { $0 >= 0x41 && $0 <= 0x5a } }) {
-            metadata = Dictionary(metadata.map { ($0.key.lowercased(), $0.value) }) { first, _ in first }
-        }
         let serverContext = ServerContext(
             callID: id, method: request.method, metadata: metadata, deadline: deadline, peer: peer,
             logger: logger)

@@ -52,7 +52,7 @@ struct FeedbackCommand: AsyncParsableCommand {
     var profilesAddress: String?
 
     func run() async throws {
-        let peers = try PeerAddresses.clients([(.loyalty, loyaltyAddress), (.journey, journeyAddress), (.profiles, profilesAddress)])
+        let peers = try PeerAddresses.clients([(.loyalty, loyaltyAddress), (.journey, journeyAddress), (.profiles, profilesAddress)], token: try options.peerToken())
         try await ServiceRunner.run(.feedback, options: options) { router, resolved, logger in
             let service = try await FeedbackService.open(directory: resolved.dataDirectory, destinations: Set(peers.keys))
             service.register(into: &router)

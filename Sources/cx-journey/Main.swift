@@ -50,7 +50,7 @@ struct JourneyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let peers = try PeerAddresses.clients([(.profiles, profilesAddress)])
+        let peers = try PeerAddresses.clients([(.profiles, profilesAddress)], token: try options.peerToken())
         let interval = lostInterval
         try await ServiceRunner.run(.journey, options: options) { router, resolved, logger in
             let service = try await JourneyService.open(directory: resolved.dataDirectory, destinations: Set(peers.keys))

@@ -34,9 +34,10 @@ struct DescribeCommand: AsyncParsableCommand {
             return
         }
         print("\(response.server) at \(target.address): \(response.methods.count) methods")
-        var table = Table("METHOD", "REQUEST", "RESPONSE")
+        var table = Table("METHOD", "ACCESS", "REQUEST", "RESPONSE")
         for method in response.methods {
-            table.append([method.name, method.requestType, method.responseType])
+            let access = MethodAccess(rawValue: method.access.rawValue)?.description ?? "?"
+            table.append([method.name, access, method.requestType, method.responseType])
         }
         print(table.render())
     }

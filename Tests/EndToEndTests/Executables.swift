@@ -98,8 +98,11 @@ final class RunningService {
     private let logPipe = Pipe()
     private let logs: ReadBoth
 
-    /// - Parameter reusing: a data directory of an earlier run, to restart on the same data.
-    init(_ service: CXServiceName, extraArguments: [String] = [], reusing: URL? = nil) throws {
+    /// - Parameters:
+    ///   - reusing: a data directory of an earlier run, to restart on the same data.
+    ///   - tokensFile: serve with access control, these tokens (`--tokens-file`);
+    ///     nil serves without (`--no-auth`).
+    init(_ service: CXServiceName, extraArguments: [String] = [], reusing: URL? = nil, tokensFile: URL? = nil) throws {
         dataDirectory = reusing ?? FileManager.default.temporaryDirectory.appendingPathComponent("cx-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         let addressFile = dataDirectory.appendingPathComponent("address")
@@ -107,7 +110,7 @@ final class RunningService {
         process.executableURL = Executables.url(service.executableName)
         process.arguments = [
             "--listen", "127.0.0.1:0", "--address-file", addressFile.path, "--data-dir", dataDirectory.path,
-        ] + extraArguments
+        ] + (tokensFile.map { ["--tokens-file", $0.path] } ?? ["--no-auth"]) + extraArguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = logPipe
         logs = ReadBoth(out: nil, err: logPipe)

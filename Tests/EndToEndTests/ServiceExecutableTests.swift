@@ -46,9 +46,12 @@ final class ServiceExecutableTests: XCTestCase {
     func testJSONLogLinesCarryTheServerName() throws {
         let running = try RunningService(.feedback, extraArguments: ["--log-format", "json"])
         let (_, log) = running.stop()
-        let first = log.split(separator: "\n").first.map(String.init) ?? ""
-        let object = try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: String]
-        XCTAssertEqual(object?["server"], "feedback", first)
-        XCTAssertEqual(object?["message"], "listening", first)
+        let lines = log.split(separator: "\n").map(String.init)
+        let objects = try lines.map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String], $0) }
+        // Started with --no-auth: the service says so first, as a warning.
+        XCTAssertEqual(objects.first?["level"], "warning", log)
+        XCTAssertTrue(objects.first?["message"]?.contains("access control is off") ?? false, log)
+        let listening = try XCTUnwrap(objects.first { $0["message"] == "listening" }, log)
+        XCTAssertEqual(listening["server"], "feedback", log)
     }
 }

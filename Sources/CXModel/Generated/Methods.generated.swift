@@ -92,411 +92,426 @@ public enum CXMethods {
         AnyMethodDescriptor(Cx_Profiles_V1_Value.valueMovers),
         AnyMethodDescriptor(Cx_Wire_V1_Echo.echo),
         AnyMethodDescriptor(Cx_Wire_V1_Health.check),
+        AnyMethodDescriptor(Cx_Wire_V1_Outbox.retry),
+        AnyMethodDescriptor(Cx_Wire_V1_Outbox.status),
         AnyMethodDescriptor(Cx_Wire_V1_Reflection.listMethods),
     ]
 
     /// FNV-1a 64 over the .proto files this was generated from.
-    public static let protoSpecFingerprint: UInt64 = 0x54bafdcf86c23761
+    public static let protoSpecFingerprint: UInt64 = 0x4f7b6c8c1d8bc62c
 }
 
 /// The methods of `cx.feedback.v1.Feedback`.
 public enum Cx_Feedback_V1_Feedback {
     public static let serviceName = "cx.feedback.v1.Feedback"
 
-    /// `/cx.feedback.v1.Feedback/CreateSurvey`
+    /// `/cx.feedback.v1.Feedback/CreateSurvey`, access: admin
     public static let createSurvey = MethodDescriptor<Cx_Feedback_V1_CreateSurveyRequest, Cx_Feedback_V1_CreateSurveyResponse>(
-        service: serviceName, method: "CreateSurvey")
+        service: serviceName, method: "CreateSurvey", access: .admin)
 
-    /// `/cx.feedback.v1.Feedback/GetSurvey`
+    /// `/cx.feedback.v1.Feedback/GetSurvey`, access: read
     public static let getSurvey = MethodDescriptor<Cx_Feedback_V1_GetSurveyRequest, Cx_Feedback_V1_GetSurveyResponse>(
-        service: serviceName, method: "GetSurvey")
+        service: serviceName, method: "GetSurvey", access: .read)
 
-    /// `/cx.feedback.v1.Feedback/ListSurveys`
+    /// `/cx.feedback.v1.Feedback/ListSurveys`, access: read
     public static let listSurveys = MethodDescriptor<Cx_Feedback_V1_ListSurveysRequest, Cx_Feedback_V1_ListSurveysResponse>(
-        service: serviceName, method: "ListSurveys")
+        service: serviceName, method: "ListSurveys", access: .read)
 
-    /// `/cx.feedback.v1.Feedback/CloseSurvey`
+    /// `/cx.feedback.v1.Feedback/CloseSurvey`, access: admin
     public static let closeSurvey = MethodDescriptor<Cx_Feedback_V1_CloseSurveyRequest, Cx_Feedback_V1_CloseSurveyResponse>(
-        service: serviceName, method: "CloseSurvey")
+        service: serviceName, method: "CloseSurvey", access: .admin)
 
-    /// `/cx.feedback.v1.Feedback/ShouldAsk`
+    /// `/cx.feedback.v1.Feedback/ShouldAsk`, access: read
     public static let shouldAsk = MethodDescriptor<Cx_Feedback_V1_ShouldAskRequest, Cx_Feedback_V1_ShouldAskResponse>(
-        service: serviceName, method: "ShouldAsk")
+        service: serviceName, method: "ShouldAsk", access: .read)
 
-    /// `/cx.feedback.v1.Feedback/SubmitResponse`
+    /// `/cx.feedback.v1.Feedback/SubmitResponse`, access: write
     public static let submitResponse = MethodDescriptor<Cx_Feedback_V1_SubmitResponseRequest, Cx_Feedback_V1_SubmitResponseResponse>(
-        service: serviceName, method: "SubmitResponse")
+        service: serviceName, method: "SubmitResponse", access: .write)
 
-    /// `/cx.feedback.v1.Feedback/GetScores`
+    /// `/cx.feedback.v1.Feedback/GetScores`, access: read
     public static let getScores = MethodDescriptor<Cx_Feedback_V1_GetScoresRequest, Cx_Feedback_V1_GetScoresResponse>(
-        service: serviceName, method: "GetScores")
+        service: serviceName, method: "GetScores", access: .read)
 
-    /// `/cx.feedback.v1.Feedback/RankTouchpoints`
+    /// `/cx.feedback.v1.Feedback/RankTouchpoints`, access: read
     public static let rankTouchpoints = MethodDescriptor<Cx_Feedback_V1_RankTouchpointsRequest, Cx_Feedback_V1_RankTouchpointsResponse>(
-        service: serviceName, method: "RankTouchpoints")
+        service: serviceName, method: "RankTouchpoints", access: .read)
 
-    /// `/cx.feedback.v1.Feedback/DetractorWords`
+    /// `/cx.feedback.v1.Feedback/DetractorWords`, access: read
     public static let detractorWords = MethodDescriptor<Cx_Feedback_V1_DetractorWordsRequest, Cx_Feedback_V1_DetractorWordsResponse>(
-        service: serviceName, method: "DetractorWords")
+        service: serviceName, method: "DetractorWords", access: .read)
 
-    /// `/cx.feedback.v1.Feedback/OpenComplaint`
+    /// `/cx.feedback.v1.Feedback/OpenComplaint`, access: write
     public static let openComplaint = MethodDescriptor<Cx_Feedback_V1_OpenComplaintRequest, Cx_Feedback_V1_OpenComplaintResponse>(
-        service: serviceName, method: "OpenComplaint")
+        service: serviceName, method: "OpenComplaint", access: .write)
 
-    /// `/cx.feedback.v1.Feedback/GetComplaint`
+    /// `/cx.feedback.v1.Feedback/GetComplaint`, access: read
     public static let getComplaint = MethodDescriptor<Cx_Feedback_V1_GetComplaintRequest, Cx_Feedback_V1_GetComplaintResponse>(
-        service: serviceName, method: "GetComplaint")
+        service: serviceName, method: "GetComplaint", access: .read)
 
-    /// `/cx.feedback.v1.Feedback/ListComplaints`
+    /// `/cx.feedback.v1.Feedback/ListComplaints`, access: read
     public static let listComplaints = MethodDescriptor<Cx_Feedback_V1_ListComplaintsRequest, Cx_Feedback_V1_ListComplaintsResponse>(
-        service: serviceName, method: "ListComplaints")
+        service: serviceName, method: "ListComplaints", access: .read)
 
-    /// `/cx.feedback.v1.Feedback/MoveComplaint`
+    /// `/cx.feedback.v1.Feedback/MoveComplaint`, access: write
     public static let moveComplaint = MethodDescriptor<Cx_Feedback_V1_MoveComplaintRequest, Cx_Feedback_V1_MoveComplaintResponse>(
-        service: serviceName, method: "MoveComplaint")
+        service: serviceName, method: "MoveComplaint", access: .write)
 
-    /// `/cx.feedback.v1.Feedback/AssignComplaint`
+    /// `/cx.feedback.v1.Feedback/AssignComplaint`, access: write
     public static let assignComplaint = MethodDescriptor<Cx_Feedback_V1_AssignComplaintRequest, Cx_Feedback_V1_AssignComplaintResponse>(
-        service: serviceName, method: "AssignComplaint")
+        service: serviceName, method: "AssignComplaint", access: .write)
 
-    /// `/cx.feedback.v1.Feedback/AddComplaintNote`
+    /// `/cx.feedback.v1.Feedback/AddComplaintNote`, access: write
     public static let addComplaintNote = MethodDescriptor<Cx_Feedback_V1_AddComplaintNoteRequest, Cx_Feedback_V1_AddComplaintNoteResponse>(
-        service: serviceName, method: "AddComplaintNote")
+        service: serviceName, method: "AddComplaintNote", access: .write)
 
-    /// `/cx.feedback.v1.Feedback/ComplaintStats`
+    /// `/cx.feedback.v1.Feedback/ComplaintStats`, access: read
     public static let complaintStats = MethodDescriptor<Cx_Feedback_V1_ComplaintStatsRequest, Cx_Feedback_V1_ComplaintStatsResponse>(
-        service: serviceName, method: "ComplaintStats")
+        service: serviceName, method: "ComplaintStats", access: .read)
 }
 
 /// The methods of `cx.journey.v1.Journey`.
 public enum Cx_Journey_V1_Journey {
     public static let serviceName = "cx.journey.v1.Journey"
 
-    /// `/cx.journey.v1.Journey/RecordEvent`
+    /// `/cx.journey.v1.Journey/RecordEvent`, access: write
     public static let recordEvent = MethodDescriptor<Cx_Journey_V1_RecordEventRequest, Cx_Journey_V1_RecordEventResponse>(
-        service: serviceName, method: "RecordEvent")
+        service: serviceName, method: "RecordEvent", access: .write)
 
-    /// `/cx.journey.v1.Journey/RecordEvents`
+    /// `/cx.journey.v1.Journey/RecordEvents`, access: write
     public static let recordEvents = MethodDescriptor<Cx_Journey_V1_RecordEventsRequest, Cx_Journey_V1_RecordEventsResponse>(
-        service: serviceName, method: "RecordEvents")
+        service: serviceName, method: "RecordEvents", access: .write)
 
-    /// `/cx.journey.v1.Journey/RecordLoyaltyEvent`
+    /// `/cx.journey.v1.Journey/RecordLoyaltyEvent`, access: write
     public static let recordLoyaltyEvent = MethodDescriptor<Cx_Loyalty_V1_LoyaltyEvent, Cx_Journey_V1_RecordLoyaltyEventResponse>(
-        service: serviceName, method: "RecordLoyaltyEvent")
+        service: serviceName, method: "RecordLoyaltyEvent", access: .write)
 
-    /// `/cx.journey.v1.Journey/MoveStage`
+    /// `/cx.journey.v1.Journey/MoveStage`, access: admin
     public static let moveStage = MethodDescriptor<Cx_Journey_V1_MoveStageRequest, Cx_Journey_V1_MoveStageResponse>(
-        service: serviceName, method: "MoveStage")
+        service: serviceName, method: "MoveStage", access: .admin)
 
-    /// `/cx.journey.v1.Journey/DetectLost`
+    /// `/cx.journey.v1.Journey/DetectLost`, access: admin
     public static let detectLost = MethodDescriptor<Cx_Journey_V1_DetectLostRequest, Cx_Journey_V1_DetectLostResponse>(
-        service: serviceName, method: "DetectLost")
+        service: serviceName, method: "DetectLost", access: .admin)
 
-    /// `/cx.journey.v1.Journey/GetJourney`
+    /// `/cx.journey.v1.Journey/GetJourney`, access: read
     public static let getJourney = MethodDescriptor<Cx_Journey_V1_GetJourneyRequest, Cx_Journey_V1_GetJourneyResponse>(
-        service: serviceName, method: "GetJourney")
+        service: serviceName, method: "GetJourney", access: .read)
 
-    /// `/cx.journey.v1.Journey/ListEvents`
+    /// `/cx.journey.v1.Journey/ListEvents`, access: read
     public static let listEvents = MethodDescriptor<Cx_Journey_V1_ListEventsRequest, Cx_Journey_V1_ListEventsResponse>(
-        service: serviceName, method: "ListEvents")
+        service: serviceName, method: "ListEvents", access: .read)
 
-    /// `/cx.journey.v1.Journey/CreateTouchpoint`
+    /// `/cx.journey.v1.Journey/CreateTouchpoint`, access: admin
     public static let createTouchpoint = MethodDescriptor<Cx_Journey_V1_CreateTouchpointRequest, Cx_Journey_V1_CreateTouchpointResponse>(
-        service: serviceName, method: "CreateTouchpoint")
+        service: serviceName, method: "CreateTouchpoint", access: .admin)
 
-    /// `/cx.journey.v1.Journey/UpdateTouchpoint`
+    /// `/cx.journey.v1.Journey/UpdateTouchpoint`, access: admin
     public static let updateTouchpoint = MethodDescriptor<Cx_Journey_V1_UpdateTouchpointRequest, Cx_Journey_V1_UpdateTouchpointResponse>(
-        service: serviceName, method: "UpdateTouchpoint")
+        service: serviceName, method: "UpdateTouchpoint", access: .admin)
 
-    /// `/cx.journey.v1.Journey/ListTouchpoints`
+    /// `/cx.journey.v1.Journey/ListTouchpoints`, access: read
     public static let listTouchpoints = MethodDescriptor<Cx_Journey_V1_ListTouchpointsRequest, Cx_Journey_V1_ListTouchpointsResponse>(
-        service: serviceName, method: "ListTouchpoints")
+        service: serviceName, method: "ListTouchpoints", access: .read)
 
-    /// `/cx.journey.v1.Journey/RetireTouchpoint`
+    /// `/cx.journey.v1.Journey/RetireTouchpoint`, access: admin
     public static let retireTouchpoint = MethodDescriptor<Cx_Journey_V1_RetireTouchpointRequest, Cx_Journey_V1_RetireTouchpointResponse>(
-        service: serviceName, method: "RetireTouchpoint")
+        service: serviceName, method: "RetireTouchpoint", access: .admin)
 
-    /// `/cx.journey.v1.Journey/GetRules`
+    /// `/cx.journey.v1.Journey/GetRules`, access: read
     public static let getRules = MethodDescriptor<Cx_Journey_V1_GetRulesRequest, Cx_Journey_V1_GetRulesResponse>(
-        service: serviceName, method: "GetRules")
+        service: serviceName, method: "GetRules", access: .read)
 
-    /// `/cx.journey.v1.Journey/UpdateRules`
+    /// `/cx.journey.v1.Journey/UpdateRules`, access: admin
     public static let updateRules = MethodDescriptor<Cx_Journey_V1_UpdateRulesRequest, Cx_Journey_V1_UpdateRulesResponse>(
-        service: serviceName, method: "UpdateRules")
+        service: serviceName, method: "UpdateRules", access: .admin)
 
-    /// `/cx.journey.v1.Journey/PutPlanTemplate`
+    /// `/cx.journey.v1.Journey/PutPlanTemplate`, access: admin
     public static let putPlanTemplate = MethodDescriptor<Cx_Journey_V1_PutPlanTemplateRequest, Cx_Journey_V1_PutPlanTemplateResponse>(
-        service: serviceName, method: "PutPlanTemplate")
+        service: serviceName, method: "PutPlanTemplate", access: .admin)
 
-    /// `/cx.journey.v1.Journey/ListPlanTemplates`
+    /// `/cx.journey.v1.Journey/ListPlanTemplates`, access: read
     public static let listPlanTemplates = MethodDescriptor<Cx_Journey_V1_ListPlanTemplatesRequest, Cx_Journey_V1_ListPlanTemplatesResponse>(
-        service: serviceName, method: "ListPlanTemplates")
+        service: serviceName, method: "ListPlanTemplates", access: .read)
 
-    /// `/cx.journey.v1.Journey/DeletePlanTemplate`
+    /// `/cx.journey.v1.Journey/DeletePlanTemplate`, access: admin
     public static let deletePlanTemplate = MethodDescriptor<Cx_Journey_V1_DeletePlanTemplateRequest, Cx_Journey_V1_DeletePlanTemplateResponse>(
-        service: serviceName, method: "DeletePlanTemplate")
+        service: serviceName, method: "DeletePlanTemplate", access: .admin)
 
-    /// `/cx.journey.v1.Journey/ListTasks`
+    /// `/cx.journey.v1.Journey/ListTasks`, access: read
     public static let listTasks = MethodDescriptor<Cx_Journey_V1_ListTasksRequest, Cx_Journey_V1_ListTasksResponse>(
-        service: serviceName, method: "ListTasks")
+        service: serviceName, method: "ListTasks", access: .read)
 
-    /// `/cx.journey.v1.Journey/CompleteTask`
+    /// `/cx.journey.v1.Journey/CompleteTask`, access: write
     public static let completeTask = MethodDescriptor<Cx_Journey_V1_CompleteTaskRequest, Cx_Journey_V1_CompleteTaskResponse>(
-        service: serviceName, method: "CompleteTask")
+        service: serviceName, method: "CompleteTask", access: .write)
 
-    /// `/cx.journey.v1.Journey/SkipTask`
+    /// `/cx.journey.v1.Journey/SkipTask`, access: write
     public static let skipTask = MethodDescriptor<Cx_Journey_V1_SkipTaskRequest, Cx_Journey_V1_SkipTaskResponse>(
-        service: serviceName, method: "SkipTask")
+        service: serviceName, method: "SkipTask", access: .write)
 
-    /// `/cx.journey.v1.Journey/Funnel`
+    /// `/cx.journey.v1.Journey/Funnel`, access: read
     public static let funnel = MethodDescriptor<Cx_Journey_V1_FunnelRequest, Cx_Journey_V1_FunnelResponse>(
-        service: serviceName, method: "Funnel")
+        service: serviceName, method: "Funnel", access: .read)
 
-    /// `/cx.journey.v1.Journey/Stalled`
+    /// `/cx.journey.v1.Journey/Stalled`, access: read
     public static let stalled = MethodDescriptor<Cx_Journey_V1_StalledRequest, Cx_Journey_V1_StalledResponse>(
-        service: serviceName, method: "Stalled")
+        service: serviceName, method: "Stalled", access: .read)
 
-    /// `/cx.journey.v1.Journey/TouchpointActivity`
+    /// `/cx.journey.v1.Journey/TouchpointActivity`, access: read
     public static let touchpointActivity = MethodDescriptor<Cx_Journey_V1_TouchpointActivityRequest, Cx_Journey_V1_TouchpointActivityResponse>(
-        service: serviceName, method: "TouchpointActivity")
+        service: serviceName, method: "TouchpointActivity", access: .read)
 }
 
 /// The methods of `cx.loyalty.v1.Loyalty`.
 public enum Cx_Loyalty_V1_Loyalty {
     public static let serviceName = "cx.loyalty.v1.Loyalty"
 
-    /// `/cx.loyalty.v1.Loyalty/GetProgram`
+    /// `/cx.loyalty.v1.Loyalty/GetProgram`, access: read
     public static let getProgram = MethodDescriptor<Cx_Loyalty_V1_GetProgramRequest, Cx_Loyalty_V1_GetProgramResponse>(
-        service: serviceName, method: "GetProgram")
+        service: serviceName, method: "GetProgram", access: .read)
 
-    /// `/cx.loyalty.v1.Loyalty/UpdateProgram`
+    /// `/cx.loyalty.v1.Loyalty/UpdateProgram`, access: admin
     public static let updateProgram = MethodDescriptor<Cx_Loyalty_V1_UpdateProgramRequest, Cx_Loyalty_V1_UpdateProgramResponse>(
-        service: serviceName, method: "UpdateProgram")
+        service: serviceName, method: "UpdateProgram", access: .admin)
 
-    /// `/cx.loyalty.v1.Loyalty/SimulateProgram`
+    /// `/cx.loyalty.v1.Loyalty/SimulateProgram`, access: read
     public static let simulateProgram = MethodDescriptor<Cx_Loyalty_V1_SimulateProgramRequest, Cx_Loyalty_V1_SimulateProgramResponse>(
-        service: serviceName, method: "SimulateProgram")
+        service: serviceName, method: "SimulateProgram", access: .read)
 
-    /// `/cx.loyalty.v1.Loyalty/Enroll`
+    /// `/cx.loyalty.v1.Loyalty/Enroll`, access: write
     public static let enroll = MethodDescriptor<Cx_Loyalty_V1_EnrollRequest, Cx_Loyalty_V1_EnrollResponse>(
-        service: serviceName, method: "Enroll")
+        service: serviceName, method: "Enroll", access: .write)
 
-    /// `/cx.loyalty.v1.Loyalty/GetAccount`
+    /// `/cx.loyalty.v1.Loyalty/GetAccount`, access: read
     public static let getAccount = MethodDescriptor<Cx_Loyalty_V1_GetAccountRequest, Cx_Loyalty_V1_GetAccountResponse>(
-        service: serviceName, method: "GetAccount")
+        service: serviceName, method: "GetAccount", access: .read)
 
-    /// `/cx.loyalty.v1.Loyalty/ListLedger`
+    /// `/cx.loyalty.v1.Loyalty/ListLedger`, access: read
     public static let listLedger = MethodDescriptor<Cx_Loyalty_V1_ListLedgerRequest, Cx_Loyalty_V1_ListLedgerResponse>(
-        service: serviceName, method: "ListLedger")
+        service: serviceName, method: "ListLedger", access: .read)
 
-    /// `/cx.loyalty.v1.Loyalty/RecordPurchase`
+    /// `/cx.loyalty.v1.Loyalty/RecordPurchase`, access: write
     public static let recordPurchase = MethodDescriptor<Cx_Loyalty_V1_RecordPurchaseRequest, Cx_Loyalty_V1_RecordPurchaseResponse>(
-        service: serviceName, method: "RecordPurchase")
+        service: serviceName, method: "RecordPurchase", access: .write)
 
-    /// `/cx.loyalty.v1.Loyalty/ReversePurchase`
+    /// `/cx.loyalty.v1.Loyalty/ReversePurchase`, access: write
     public static let reversePurchase = MethodDescriptor<Cx_Loyalty_V1_ReversePurchaseRequest, Cx_Loyalty_V1_ReversePurchaseResponse>(
-        service: serviceName, method: "ReversePurchase")
+        service: serviceName, method: "ReversePurchase", access: .write)
 
-    /// `/cx.loyalty.v1.Loyalty/AwardBonus`
+    /// `/cx.loyalty.v1.Loyalty/AwardBonus`, access: write
     public static let awardBonus = MethodDescriptor<Cx_Loyalty_V1_AwardBonusRequest, Cx_Loyalty_V1_AwardBonusResponse>(
-        service: serviceName, method: "AwardBonus")
+        service: serviceName, method: "AwardBonus", access: .write)
 
-    /// `/cx.loyalty.v1.Loyalty/Refer`
+    /// `/cx.loyalty.v1.Loyalty/Refer`, access: write
     public static let refer = MethodDescriptor<Cx_Loyalty_V1_ReferRequest, Cx_Loyalty_V1_ReferResponse>(
-        service: serviceName, method: "Refer")
+        service: serviceName, method: "Refer", access: .write)
 
-    /// `/cx.loyalty.v1.Loyalty/CreateReward`
+    /// `/cx.loyalty.v1.Loyalty/CreateReward`, access: admin
     public static let createReward = MethodDescriptor<Cx_Loyalty_V1_CreateRewardRequest, Cx_Loyalty_V1_CreateRewardResponse>(
-        service: serviceName, method: "CreateReward")
+        service: serviceName, method: "CreateReward", access: .admin)
 
-    /// `/cx.loyalty.v1.Loyalty/ListRewards`
+    /// `/cx.loyalty.v1.Loyalty/ListRewards`, access: read
     public static let listRewards = MethodDescriptor<Cx_Loyalty_V1_ListRewardsRequest, Cx_Loyalty_V1_ListRewardsResponse>(
-        service: serviceName, method: "ListRewards")
+        service: serviceName, method: "ListRewards", access: .read)
 
-    /// `/cx.loyalty.v1.Loyalty/UpdateReward`
+    /// `/cx.loyalty.v1.Loyalty/UpdateReward`, access: admin
     public static let updateReward = MethodDescriptor<Cx_Loyalty_V1_UpdateRewardRequest, Cx_Loyalty_V1_UpdateRewardResponse>(
-        service: serviceName, method: "UpdateReward")
+        service: serviceName, method: "UpdateReward", access: .admin)
 
-    /// `/cx.loyalty.v1.Loyalty/RetireReward`
+    /// `/cx.loyalty.v1.Loyalty/RetireReward`, access: admin
     public static let retireReward = MethodDescriptor<Cx_Loyalty_V1_RetireRewardRequest, Cx_Loyalty_V1_RetireRewardResponse>(
-        service: serviceName, method: "RetireReward")
+        service: serviceName, method: "RetireReward", access: .admin)
 
-    /// `/cx.loyalty.v1.Loyalty/Redeem`
+    /// `/cx.loyalty.v1.Loyalty/Redeem`, access: write
     public static let redeem = MethodDescriptor<Cx_Loyalty_V1_RedeemRequest, Cx_Loyalty_V1_RedeemResponse>(
-        service: serviceName, method: "Redeem")
+        service: serviceName, method: "Redeem", access: .write)
 
-    /// `/cx.loyalty.v1.Loyalty/CancelRedemption`
+    /// `/cx.loyalty.v1.Loyalty/CancelRedemption`, access: write
     public static let cancelRedemption = MethodDescriptor<Cx_Loyalty_V1_CancelRedemptionRequest, Cx_Loyalty_V1_CancelRedemptionResponse>(
-        service: serviceName, method: "CancelRedemption")
+        service: serviceName, method: "CancelRedemption", access: .write)
 
-    /// `/cx.loyalty.v1.Loyalty/EvaluateTiers`
+    /// `/cx.loyalty.v1.Loyalty/EvaluateTiers`, access: admin
     public static let evaluateTiers = MethodDescriptor<Cx_Loyalty_V1_EvaluateTiersRequest, Cx_Loyalty_V1_EvaluateTiersResponse>(
-        service: serviceName, method: "EvaluateTiers")
+        service: serviceName, method: "EvaluateTiers", access: .admin)
 
-    /// `/cx.loyalty.v1.Loyalty/ListTierDecisions`
+    /// `/cx.loyalty.v1.Loyalty/ListTierDecisions`, access: read
     public static let listTierDecisions = MethodDescriptor<Cx_Loyalty_V1_ListTierDecisionsRequest, Cx_Loyalty_V1_ListTierDecisionsResponse>(
-        service: serviceName, method: "ListTierDecisions")
+        service: serviceName, method: "ListTierDecisions", access: .read)
 
-    /// `/cx.loyalty.v1.Loyalty/ExpirePoints`
+    /// `/cx.loyalty.v1.Loyalty/ExpirePoints`, access: admin
     public static let expirePoints = MethodDescriptor<Cx_Loyalty_V1_ExpirePointsRequest, Cx_Loyalty_V1_ExpirePointsResponse>(
-        service: serviceName, method: "ExpirePoints")
+        service: serviceName, method: "ExpirePoints", access: .admin)
 
-    /// `/cx.loyalty.v1.Loyalty/GetReport`
+    /// `/cx.loyalty.v1.Loyalty/GetReport`, access: read
     public static let getReport = MethodDescriptor<Cx_Loyalty_V1_GetReportRequest, Cx_Loyalty_V1_GetReportResponse>(
-        service: serviceName, method: "GetReport")
+        service: serviceName, method: "GetReport", access: .read)
 }
 
 /// The methods of `cx.profiles.v1.Customers`.
 public enum Cx_Profiles_V1_Customers {
     public static let serviceName = "cx.profiles.v1.Customers"
 
-    /// `/cx.profiles.v1.Customers/CreateCustomer`
+    /// `/cx.profiles.v1.Customers/CreateCustomer`, access: write
     public static let createCustomer = MethodDescriptor<Cx_Profiles_V1_CreateCustomerRequest, Cx_Profiles_V1_CreateCustomerResponse>(
-        service: serviceName, method: "CreateCustomer")
+        service: serviceName, method: "CreateCustomer", access: .write)
 
-    /// `/cx.profiles.v1.Customers/GetCustomer`
+    /// `/cx.profiles.v1.Customers/GetCustomer`, access: read
     public static let getCustomer = MethodDescriptor<Cx_Profiles_V1_GetCustomerRequest, Cx_Profiles_V1_GetCustomerResponse>(
-        service: serviceName, method: "GetCustomer")
+        service: serviceName, method: "GetCustomer", access: .read)
 
-    /// `/cx.profiles.v1.Customers/UpdateCustomer`
+    /// `/cx.profiles.v1.Customers/UpdateCustomer`, access: write
     public static let updateCustomer = MethodDescriptor<Cx_Profiles_V1_UpdateCustomerRequest, Cx_Profiles_V1_UpdateCustomerResponse>(
-        service: serviceName, method: "UpdateCustomer")
+        service: serviceName, method: "UpdateCustomer", access: .write)
 
-    /// `/cx.profiles.v1.Customers/DeleteCustomer`
+    /// `/cx.profiles.v1.Customers/DeleteCustomer`, access: admin
     public static let deleteCustomer = MethodDescriptor<Cx_Profiles_V1_DeleteCustomerRequest, Cx_Profiles_V1_DeleteCustomerResponse>(
-        service: serviceName, method: "DeleteCustomer")
+        service: serviceName, method: "DeleteCustomer", access: .admin)
 
-    /// `/cx.profiles.v1.Customers/ListCustomers`
+    /// `/cx.profiles.v1.Customers/ListCustomers`, access: read
     public static let listCustomers = MethodDescriptor<Cx_Profiles_V1_ListCustomersRequest, Cx_Profiles_V1_ListCustomersResponse>(
-        service: serviceName, method: "ListCustomers")
+        service: serviceName, method: "ListCustomers", access: .read)
 
-    /// `/cx.profiles.v1.Customers/SearchCustomers`
+    /// `/cx.profiles.v1.Customers/SearchCustomers`, access: read
     public static let searchCustomers = MethodDescriptor<Cx_Profiles_V1_SearchCustomersRequest, Cx_Profiles_V1_SearchCustomersResponse>(
-        service: serviceName, method: "SearchCustomers")
+        service: serviceName, method: "SearchCustomers", access: .read)
 
-    /// `/cx.profiles.v1.Customers/ImportCustomers`
+    /// `/cx.profiles.v1.Customers/ImportCustomers`, access: admin
     public static let importCustomers = MethodDescriptor<Cx_Profiles_V1_ImportCustomersRequest, Cx_Profiles_V1_ImportCustomersResponse>(
-        service: serviceName, method: "ImportCustomers")
+        service: serviceName, method: "ImportCustomers", access: .admin)
 
-    /// `/cx.profiles.v1.Customers/UpdateTraits`
+    /// `/cx.profiles.v1.Customers/UpdateTraits`, access: write
     public static let updateTraits = MethodDescriptor<Cx_Profiles_V1_UpdateTraitsRequest, Cx_Profiles_V1_UpdateTraitsResponse>(
-        service: serviceName, method: "UpdateTraits")
+        service: serviceName, method: "UpdateTraits", access: .write)
 }
 
 /// The methods of `cx.profiles.v1.Personas`.
 public enum Cx_Profiles_V1_Personas {
     public static let serviceName = "cx.profiles.v1.Personas"
 
-    /// `/cx.profiles.v1.Personas/DefinePersona`
+    /// `/cx.profiles.v1.Personas/DefinePersona`, access: admin
     public static let definePersona = MethodDescriptor<Cx_Profiles_V1_DefinePersonaRequest, Cx_Profiles_V1_DefinePersonaResponse>(
-        service: serviceName, method: "DefinePersona")
+        service: serviceName, method: "DefinePersona", access: .admin)
 
-    /// `/cx.profiles.v1.Personas/ListPersonas`
+    /// `/cx.profiles.v1.Personas/ListPersonas`, access: read
     public static let listPersonas = MethodDescriptor<Cx_Profiles_V1_ListPersonasRequest, Cx_Profiles_V1_ListPersonasResponse>(
-        service: serviceName, method: "ListPersonas")
+        service: serviceName, method: "ListPersonas", access: .read)
 
-    /// `/cx.profiles.v1.Personas/UpdatePersona`
+    /// `/cx.profiles.v1.Personas/UpdatePersona`, access: admin
     public static let updatePersona = MethodDescriptor<Cx_Profiles_V1_UpdatePersonaRequest, Cx_Profiles_V1_UpdatePersonaResponse>(
-        service: serviceName, method: "UpdatePersona")
+        service: serviceName, method: "UpdatePersona", access: .admin)
 
-    /// `/cx.profiles.v1.Personas/DeletePersona`
+    /// `/cx.profiles.v1.Personas/DeletePersona`, access: admin
     public static let deletePersona = MethodDescriptor<Cx_Profiles_V1_DeletePersonaRequest, Cx_Profiles_V1_DeletePersonaResponse>(
-        service: serviceName, method: "DeletePersona")
+        service: serviceName, method: "DeletePersona", access: .admin)
 
-    /// `/cx.profiles.v1.Personas/MatchPersona`
+    /// `/cx.profiles.v1.Personas/MatchPersona`, access: read
     public static let matchPersona = MethodDescriptor<Cx_Profiles_V1_MatchPersonaRequest, Cx_Profiles_V1_MatchPersonaResponse>(
-        service: serviceName, method: "MatchPersona")
+        service: serviceName, method: "MatchPersona", access: .read)
 
-    /// `/cx.profiles.v1.Personas/PersonaDistribution`
+    /// `/cx.profiles.v1.Personas/PersonaDistribution`, access: read
     public static let personaDistribution = MethodDescriptor<Cx_Profiles_V1_PersonaDistributionRequest, Cx_Profiles_V1_PersonaDistributionResponse>(
-        service: serviceName, method: "PersonaDistribution")
+        service: serviceName, method: "PersonaDistribution", access: .read)
 }
 
 /// The methods of `cx.profiles.v1.Segments`.
 public enum Cx_Profiles_V1_Segments {
     public static let serviceName = "cx.profiles.v1.Segments"
 
-    /// `/cx.profiles.v1.Segments/DefineSegment`
+    /// `/cx.profiles.v1.Segments/DefineSegment`, access: admin
     public static let defineSegment = MethodDescriptor<Cx_Profiles_V1_DefineSegmentRequest, Cx_Profiles_V1_DefineSegmentResponse>(
-        service: serviceName, method: "DefineSegment")
+        service: serviceName, method: "DefineSegment", access: .admin)
 
-    /// `/cx.profiles.v1.Segments/ListSegments`
+    /// `/cx.profiles.v1.Segments/ListSegments`, access: read
     public static let listSegments = MethodDescriptor<Cx_Profiles_V1_ListSegmentsRequest, Cx_Profiles_V1_ListSegmentsResponse>(
-        service: serviceName, method: "ListSegments")
+        service: serviceName, method: "ListSegments", access: .read)
 
-    /// `/cx.profiles.v1.Segments/GetSegment`
+    /// `/cx.profiles.v1.Segments/GetSegment`, access: read
     public static let getSegment = MethodDescriptor<Cx_Profiles_V1_GetSegmentRequest, Cx_Profiles_V1_GetSegmentResponse>(
-        service: serviceName, method: "GetSegment")
+        service: serviceName, method: "GetSegment", access: .read)
 
-    /// `/cx.profiles.v1.Segments/UpdateSegment`
+    /// `/cx.profiles.v1.Segments/UpdateSegment`, access: admin
     public static let updateSegment = MethodDescriptor<Cx_Profiles_V1_UpdateSegmentRequest, Cx_Profiles_V1_UpdateSegmentResponse>(
-        service: serviceName, method: "UpdateSegment")
+        service: serviceName, method: "UpdateSegment", access: .admin)
 
-    /// `/cx.profiles.v1.Segments/DeleteSegment`
+    /// `/cx.profiles.v1.Segments/DeleteSegment`, access: admin
     public static let deleteSegment = MethodDescriptor<Cx_Profiles_V1_DeleteSegmentRequest, Cx_Profiles_V1_DeleteSegmentResponse>(
-        service: serviceName, method: "DeleteSegment")
+        service: serviceName, method: "DeleteSegment", access: .admin)
 
-    /// `/cx.profiles.v1.Segments/CountSegment`
+    /// `/cx.profiles.v1.Segments/CountSegment`, access: read
     public static let countSegment = MethodDescriptor<Cx_Profiles_V1_CountSegmentRequest, Cx_Profiles_V1_CountSegmentResponse>(
-        service: serviceName, method: "CountSegment")
+        service: serviceName, method: "CountSegment", access: .read)
 
-    /// `/cx.profiles.v1.Segments/SegmentMembers`
+    /// `/cx.profiles.v1.Segments/SegmentMembers`, access: read
     public static let segmentMembers = MethodDescriptor<Cx_Profiles_V1_SegmentMembersRequest, Cx_Profiles_V1_SegmentMembersResponse>(
-        service: serviceName, method: "SegmentMembers")
+        service: serviceName, method: "SegmentMembers", access: .read)
 
-    /// `/cx.profiles.v1.Segments/CustomerSegments`
+    /// `/cx.profiles.v1.Segments/CustomerSegments`, access: read
     public static let customerSegments = MethodDescriptor<Cx_Profiles_V1_CustomerSegmentsRequest, Cx_Profiles_V1_CustomerSegmentsResponse>(
-        service: serviceName, method: "CustomerSegments")
+        service: serviceName, method: "CustomerSegments", access: .read)
 
-    /// `/cx.profiles.v1.Segments/ValidateRule`
+    /// `/cx.profiles.v1.Segments/ValidateRule`, access: read
     public static let validateRule = MethodDescriptor<Cx_Profiles_V1_ValidateRuleRequest, Cx_Profiles_V1_ValidateRuleResponse>(
-        service: serviceName, method: "ValidateRule")
+        service: serviceName, method: "ValidateRule", access: .read)
 }
 
 /// The methods of `cx.profiles.v1.Value`.
 public enum Cx_Profiles_V1_Value {
     public static let serviceName = "cx.profiles.v1.Value"
 
-    /// `/cx.profiles.v1.Value/CustomerValue`
+    /// `/cx.profiles.v1.Value/CustomerValue`, access: read
     public static let customerValue = MethodDescriptor<Cx_Profiles_V1_CustomerValueRequest, Cx_Profiles_V1_CustomerValueResponse>(
-        service: serviceName, method: "CustomerValue")
+        service: serviceName, method: "CustomerValue", access: .read)
 
-    /// `/cx.profiles.v1.Value/ParetoReport`
+    /// `/cx.profiles.v1.Value/ParetoReport`, access: read
     public static let paretoReport = MethodDescriptor<Cx_Profiles_V1_ParetoReportRequest, Cx_Profiles_V1_ParetoReportResponse>(
-        service: serviceName, method: "ParetoReport")
+        service: serviceName, method: "ParetoReport", access: .read)
 
-    /// `/cx.profiles.v1.Value/TopCustomers`
+    /// `/cx.profiles.v1.Value/TopCustomers`, access: read
     public static let topCustomers = MethodDescriptor<Cx_Profiles_V1_TopCustomersRequest, Cx_Profiles_V1_TopCustomersResponse>(
-        service: serviceName, method: "TopCustomers")
+        service: serviceName, method: "TopCustomers", access: .read)
 
-    /// `/cx.profiles.v1.Value/ValueMovers`
+    /// `/cx.profiles.v1.Value/ValueMovers`, access: read
     public static let valueMovers = MethodDescriptor<Cx_Profiles_V1_ValueMoversRequest, Cx_Profiles_V1_ValueMoversResponse>(
-        service: serviceName, method: "ValueMovers")
+        service: serviceName, method: "ValueMovers", access: .read)
 }
 
 /// The methods of `cx.wire.v1.Echo`.
 public enum Cx_Wire_V1_Echo {
     public static let serviceName = "cx.wire.v1.Echo"
 
-    /// `/cx.wire.v1.Echo/Echo`
+    /// `/cx.wire.v1.Echo/Echo`, access: read
     public static let echo = MethodDescriptor<Cx_Wire_V1_EchoRequest, Cx_Wire_V1_EchoResponse>(
-        service: serviceName, method: "Echo")
+        service: serviceName, method: "Echo", access: .read)
 }
 
 /// The methods of `cx.wire.v1.Health`.
 public enum Cx_Wire_V1_Health {
     public static let serviceName = "cx.wire.v1.Health"
 
-    /// `/cx.wire.v1.Health/Check`
+    /// `/cx.wire.v1.Health/Check`, access: public
     public static let check = MethodDescriptor<Cx_Wire_V1_HealthCheckRequest, Cx_Wire_V1_HealthCheckResponse>(
-        service: serviceName, method: "Check")
+        service: serviceName, method: "Check", access: .public)
+}
+
+/// The methods of `cx.wire.v1.Outbox`.
+public enum Cx_Wire_V1_Outbox {
+    public static let serviceName = "cx.wire.v1.Outbox"
+
+    /// `/cx.wire.v1.Outbox/Status`, access: read
+    public static let status = MethodDescriptor<Cx_Wire_V1_OutboxStatusRequest, Cx_Wire_V1_OutboxStatusResponse>(
+        service: serviceName, method: "Status", access: .read)
+
+    /// `/cx.wire.v1.Outbox/Retry`, access: admin
+    public static let retry = MethodDescriptor<Cx_Wire_V1_OutboxRetryRequest, Cx_Wire_V1_OutboxRetryResponse>(
+        service: serviceName, method: "Retry", access: .admin)
 }
 
 /// The methods of `cx.wire.v1.Reflection`.
 public enum Cx_Wire_V1_Reflection {
     public static let serviceName = "cx.wire.v1.Reflection"
 
-    /// `/cx.wire.v1.Reflection/ListMethods`
+    /// `/cx.wire.v1.Reflection/ListMethods`, access: read
     public static let listMethods = MethodDescriptor<Cx_Wire_V1_ListMethodsRequest, Cx_Wire_V1_ListMethodsResponse>(
-        service: serviceName, method: "ListMethods")
+        service: serviceName, method: "ListMethods", access: .read)
 }

@@ -63,6 +63,9 @@ public nonisolated struct Cx_Wire_V1_MethodInfo: Sendable {
 
   public var responseType: String = String()
 
+  /// Who may call it (the method's `(cx.common.v1.access)` option).
+  public var access: Cx_Common_V1_Access = .unspecified
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -128,7 +131,7 @@ nonisolated extension Cx_Wire_V1_ListMethodsResponse: SwiftProtobuf.Message, Swi
 
 nonisolated extension Cx_Wire_V1_MethodInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MethodInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}request_type\0\u{3}response_type\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}request_type\0\u{3}response_type\0\u{1}access\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -139,6 +142,7 @@ nonisolated extension Cx_Wire_V1_MethodInfo: SwiftProtobuf.Message, SwiftProtobu
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.requestType) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.responseType) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.access) }()
       default: break
       }
     }
@@ -154,6 +158,9 @@ nonisolated extension Cx_Wire_V1_MethodInfo: SwiftProtobuf.Message, SwiftProtobu
     if !self.responseType.isEmpty {
       try visitor.visitSingularStringField(value: self.responseType, fieldNumber: 3)
     }
+    if self.access != .unspecified {
+      try visitor.visitSingularEnumField(value: self.access, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -161,6 +168,7 @@ nonisolated extension Cx_Wire_V1_MethodInfo: SwiftProtobuf.Message, SwiftProtobu
     if lhs.name != rhs.name {return false}
     if lhs.requestType != rhs.requestType {return false}
     if lhs.responseType != rhs.responseType {return false}
+    if lhs.access != rhs.access {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
