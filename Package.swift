@@ -180,7 +180,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CXServiceTests",
-            dependencies: ["CXService", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["CXService", "CXTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -13,6 +13,13 @@ import ServiceLifecycle
 /// Restart-safe: the outbox is in the store, so a relay that stops
 /// (shutdown, crash) resumes where it was; a peer that got an event but
 /// whose answer was lost gets it again and dedupes by the event id.
+///
+/// A peer that refuses an event for good (INVALID_ARGUMENT, NOT_FOUND,
+/// FAILED_PRECONDITION, ALREADY_EXISTS, OUT_OF_RANGE) on `refuseAfter`
+/// attempts in a row has it set aside as refused (kept, counted by `cxctl
+/// outbox`, put back by its Retry), so the same customer's later events are
+/// not held behind it forever. Anything else (down, overloaded, a wrong
+/// token, a method not served yet) is retried for as long as it takes.
 public struct OutboxRelay: Service {
     public struct Options: Sendable {
         /// How often to look for due events when there were none. Default 100 ms.
@@ -25,16 +32,21 @@ public struct OutboxRelay: Service {
         public var maxBackoff: Duration
         /// How long one delivery may take. Default 10 s.
         public var callTimeout: Duration
+        /// Attempts a peer refuses for good before the event is set aside.
+        /// Default 5 (about 3 s of backoff: a customer created in one
+        /// service a moment before another hears of them is not refused).
+        public var refuseAfter: Int
 
         public init(
             pollInterval: Duration = .milliseconds(100), batchSize: Int = 64, initialBackoff: Duration = .milliseconds(200),
-            maxBackoff: Duration = .seconds(60), callTimeout: Duration = .seconds(10)
+            maxBackoff: Duration = .seconds(60), callTimeout: Duration = .seconds(10), refuseAfter: Int = 5
         ) {
             self.pollInterval = pollInterval
             self.batchSize = batchSize
             self.initialBackoff = initialBackoff
             self.maxBackoff = maxBackoff
             self.callTimeout = callTimeout
+            self.refuseAfter = max(1, refuseAfter)
         }
     }
 
@@ -90,7 +102,7 @@ public struct OutboxRelay: Service {
         let event = pending.event
         do {
             guard let peer = peers[event.destination] else {
-                throw RPCError(code: .failedPrecondition, message: "no address for destination \"\(event.destination)\"")
+                throw RPCError(code: .unavailable, message: "no address for destination \"\(event.destination)\"")
             }
             let timeout = options.callTimeout.components
             _ = try await peer.call(
@@ -99,6 +111,14 @@ public struct OutboxRelay: Service {
                     timeout: .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000),
                     metadata: ["idempotency-key": event.eventID]))
         } catch {
+            if Self.isRefusal(error), pending.attempts + 1 >= options.refuseAfter {
+                logger.error("outbox event refused by its peer; set aside (cxctl outbox shows it, its retry puts it back)", metadata: [
+                    "event_id": "\(event.eventID)", "destination": "\(event.destination)", "method": "\(event.method)",
+                    "attempts": "\(pending.attempts + 1)", "error": "\(error)",
+                ])
+                try? await store.outboxRefused(sequence: pending.sequence, error: Self.describe(error))
+                return
+            }
             let delay = retryDelay(after: error, failures: pending.attempts + 1)
             // A peer that does not serve the method (yet: an older version,
             // or a service still to come) is said once, then quietly.
@@ -109,7 +129,7 @@ public struct OutboxRelay: Service {
             ])
             let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
             try? await store.outboxFailed(
-                sequence: pending.sequence, error: "\(error)", retryAt: Date().addingTimeInterval(seconds))
+                sequence: pending.sequence, error: Self.describe(error), retryAt: Date().addingTimeInterval(seconds))
             return
         }
         do {
@@ -118,6 +138,19 @@ public struct OutboxRelay: Service {
             // Delivered but not marked: it goes again, and the receiver dedupes it.
             logger.error("outbox event delivered but not marked", metadata: ["event_id": "\(event.eventID)", "error": "\(error)"])
         }
+    }
+
+    /// Whether the peer said no to this event itself, an answer no retry
+    /// changes (as opposed to being down, busy or misconfigured).
+    static func isRefusal(_ error: any Error) -> Bool {
+        guard let code = (error as? RPCError)?.code else { return false }
+        return [.invalidArgument, .notFound, .failedPrecondition, .alreadyExists, .outOfRange].contains(code)
+    }
+
+    /// "NOT_FOUND: customer c-1 is not enrolled".
+    static func describe(_ error: any Error) -> String {
+        guard let rpc = error as? RPCError else { return "\(error)" }
+        return "\(rpc.code.name)\(rpc.reason.isEmpty ? "" : " (\(rpc.reason))"): \(rpc.message)"
     }
 
     /// How long to wait after `failures` failed attempts, the last with

@@ -39,9 +39,25 @@ public struct PendingOutboxEvent: Sendable, Hashable {
 /// How much is waiting for one destination (`cxctl outbox`).
 public struct OutboxBacklog: Sendable, Hashable {
     public var destination: String
+    /// Events waiting for delivery.
     public var pending: Int
+    /// When the oldest waiting event was written.
     public var oldest: Date?
     public var lastError: String?
+    /// Events set aside because the peer refused them for good.
+    public var refused: Int = 0
+}
+
+/// An event its peer refused for good, set aside so the events behind it
+/// (the same customer's) go on; kept until put back by ``Store/outboxRequeueRefused(destination:eventIDs:now:)``.
+public struct RefusedOutboxEvent: Sendable, Hashable {
+    public var sequence: Int64
+    public var event: OutboxEvent
+    public var attempts: Int
+    public var createdAt: Date
+    public var refusedAt: Date
+    /// The peer's answer.
+    public var error: String
 }
 
 /// The outbox table: events go in with a service's write, come out in
@@ -97,6 +113,28 @@ public enum Outbox {
                 DROP INDEX cx_outbox_by_key;
                 DROP INDEX cx_outbox_due;
                 CREATE INDEX cx_outbox_by_destination ON cx_outbox (destination, sequence);
+                """)
+        }
+    }
+
+    /// Events a peer refused for good move to `cx_outbox_refused`, keeping
+    /// their id, so nothing a service promised to tell is ever dropped.
+    static func migrateRefused(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("cxstore v4 outbox refused") { db in
+            try db.execute(sql: """
+                CREATE TABLE cx_outbox_refused (
+                    sequence INTEGER PRIMARY KEY,
+                    event_id TEXT NOT NULL UNIQUE,
+                    destination TEXT NOT NULL,
+                    method TEXT NOT NULL,
+                    ordering_key TEXT NOT NULL,
+                    payload BLOB NOT NULL,
+                    created_at REAL NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    refused_at REAL NOT NULL,
+                    error TEXT NOT NULL
+                );
+                CREATE INDEX cx_outbox_refused_by_destination ON cx_outbox_refused (destination, sequence);
                 """)
         }
     }
@@ -170,23 +208,107 @@ extension Store {
         }
     }
 
-    /// What is waiting, per destination, with the oldest event's time.
+    /// What is waiting and what was refused, per destination, with the
+    /// oldest waiting event's time.
     public func outboxBacklog() async throws -> [OutboxBacklog] {
         try await read { db in
-            try Row.fetchAll(
+            var backlog: [String: OutboxBacklog] = [:]
+            for row in try Row.fetchAll(
                 db,
                 sql: """
                     SELECT destination, COUNT(*) AS pending, MIN(created_at) AS oldest,
                            (SELECT last_error FROM cx_outbox e WHERE e.destination = o.destination
                             AND e.last_error IS NOT NULL ORDER BY e.sequence DESC LIMIT 1) AS last_error
-                    FROM cx_outbox o GROUP BY destination ORDER BY destination
-                    """
-            ).map { row in
-                OutboxBacklog(
-                    destination: row["destination"], pending: row["pending"],
+                    FROM cx_outbox o GROUP BY destination
+                    """)
+            {
+                let destination: String = row["destination"]
+                backlog[destination] = OutboxBacklog(
+                    destination: destination, pending: row["pending"],
                     oldest: (row["oldest"] as Double?).map(Date.init(timeIntervalSince1970:)),
                     lastError: row["last_error"])
             }
+            for row in try Row.fetchAll(db, sql: "SELECT destination, COUNT(*) AS refused FROM cx_outbox_refused GROUP BY destination") {
+                let destination: String = row["destination"]
+                backlog[destination, default: OutboxBacklog(destination: destination, pending: 0)].refused = row["refused"]
+            }
+            return backlog.values.sorted { $0.destination < $1.destination }
+        }
+    }
+
+    /// The peer refused the event for good: it leaves the line (so the
+    /// same key's later events go on) and is kept in `cx_outbox_refused`.
+    public func outboxRefused(sequence: Int64, error: String, now: Date = Date()) async throws {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO cx_outbox_refused
+                        (sequence, event_id, destination, method, ordering_key, payload, created_at, attempts, refused_at, error)
+                    SELECT sequence, event_id, destination, method, ordering_key, payload, created_at, attempts + 1, ?, ?
+                    FROM cx_outbox WHERE sequence = ?
+                    """,
+                arguments: [now.timeIntervalSince1970, String(error.prefix(1_000)), sequence])
+            try db.execute(sql: "DELETE FROM cx_outbox WHERE sequence = ?", arguments: [sequence])
+        }
+    }
+
+    /// Refused events of `destination`, newest first.
+    public func outboxRefusedEvents(destination: String, limit: Int) async throws -> [RefusedOutboxEvent] {
+        try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM cx_outbox_refused WHERE destination = ? ORDER BY sequence DESC LIMIT ?",
+                arguments: [destination, limit]
+            ).map { row in
+                let sequence: Int64 = try row.decode(Int64.self, forColumn: "sequence")
+                return RefusedOutboxEvent(
+                    sequence: sequence,
+                    event: OutboxEvent(
+                        eventID: try row.decode(String.self, forColumn: "event_id"),
+                        destination: try row.decode(String.self, forColumn: "destination"),
+                        method: try row.decode(String.self, forColumn: "method"),
+                        orderingKey: try row.decode(String.self, forColumn: "ordering_key"),
+                        payload: try row.decode(RecordBody.self, forColumn: "payload").bytes(table: "cx_outbox_refused", key: "\(sequence)")),
+                    attempts: try row.decode(Int.self, forColumn: "attempts"),
+                    createdAt: Date(timeIntervalSince1970: try row.decode(Double.self, forColumn: "created_at")),
+                    refusedAt: Date(timeIntervalSince1970: try row.decode(Double.self, forColumn: "refused_at")),
+                    error: try row.decode(String.self, forColumn: "error"))
+            }
+        }
+    }
+
+    /// Puts refused events back in line, due now, with their ids (so a
+    /// peer that did apply one dedupes it) and the time they were written.
+    /// They go to the end of the line:
+    /// a customer's events written since are not held back for them.
+    ///
+    /// - Parameters:
+    ///   - destination: nil for every destination.
+    ///   - eventIDs: empty for every refused event (of the destination).
+    /// - Returns: how many were put back.
+    public func outboxRequeueRefused(destination: String?, eventIDs: [String], now: Date = Date()) async throws -> Int {
+        try await write { db in
+            var conditions: [String] = []
+            var arguments: [any DatabaseValueConvertible] = [now.timeIntervalSince1970]
+            if let destination {
+                conditions.append("destination = ?")
+                arguments.append(destination)
+            }
+            if !eventIDs.isEmpty {
+                conditions.append("event_id IN (\(Array(repeating: "?", count: eventIDs.count).joined(separator: ", ")))")
+                arguments += eventIDs
+            }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            try db.execute(
+                sql: """
+                    INSERT INTO cx_outbox (event_id, destination, method, ordering_key, payload, created_at, next_attempt_at)
+                    SELECT event_id, destination, method, ordering_key, payload, created_at, ? FROM cx_outbox_refused \(filter) ORDER BY sequence
+                    """,
+                arguments: StatementArguments(arguments))
+            let requeued = db.changesCount
+            try db.execute(
+                sql: "DELETE FROM cx_outbox_refused \(filter)", arguments: StatementArguments(Array(arguments.dropFirst())))
+            return requeued
         }
     }
 }

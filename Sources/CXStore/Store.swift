@@ -165,6 +165,7 @@ public final class Store: Sendable {
             try db.execute(sql: "CREATE INDEX cx_idempotency_by_age ON cx_idempotency (created_at)")
         }
         Outbox.migrateByDestination(&migrator)
+        Outbox.migrateRefused(&migrator)
         return migrator
     }()
 

@@ -56,6 +56,7 @@ struct FeedbackCommand: AsyncParsableCommand {
         try await ServiceRunner.run(.feedback, options: options) { router, resolved, logger in
             let service = try await FeedbackService.open(directory: resolved.dataDirectory, destinations: Set(peers.keys))
             service.register(into: &router)
+            OutboxMethods.register(into: &router, store: service.store, server: "feedback", destinations: Set(peers.keys.map(\.rawValue)))
             return [
                 OutboxRelay(store: service.store, peers: PeerAddresses.relayPeers(peers), logger: logger),
                 StoreMaintenance(store: service.store, logger: logger),

@@ -55,6 +55,7 @@ struct JourneyCommand: AsyncParsableCommand {
         try await ServiceRunner.run(.journey, options: options) { router, resolved, logger in
             let service = try await JourneyService.open(directory: resolved.dataDirectory, destinations: Set(peers.keys))
             service.register(into: &router)
+            OutboxMethods.register(into: &router, store: service.store, server: "journey", destinations: Set(peers.keys.map(\.rawValue)))
             var companions: [any Service] = [
                 OutboxRelay(store: service.store, peers: PeerAddresses.relayPeers(peers), logger: logger),
                 StoreMaintenance(store: service.store, logger: logger),

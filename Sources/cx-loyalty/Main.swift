@@ -62,6 +62,7 @@ struct LoyaltyCommand: AsyncParsableCommand {
         try await ServiceRunner.run(.loyalty, options: options) { router, resolved, logger in
             let service = try await LoyaltyService.open(directory: resolved.dataDirectory, destinations: Set(peers.keys))
             service.register(into: &router)
+            OutboxMethods.register(into: &router, store: service.store, server: "loyalty", destinations: Set(peers.keys.map(\.rawValue)))
             var companions: [any Service] = [
                 OutboxRelay(store: service.store, peers: PeerAddresses.relayPeers(peers), logger: logger),
                 StoreMaintenance(store: service.store, logger: logger),

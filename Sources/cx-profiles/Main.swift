@@ -42,6 +42,7 @@ struct ProfilesCommand: AsyncParsableCommand {
         try await ServiceRunner.run(.profiles, options: options) { router, resolved, logger in
             let service = try await ProfilesService.open(directory: resolved.dataDirectory, cacheCapacity: cacheCapacity)
             service.register(into: &router)
+            OutboxMethods.register(into: &router, store: service.store, server: "profiles", destinations: [])
             return [
                 SegmentClock(service: service, logger: logger),
                 StoreMaintenance(store: service.store, logger: logger),

@@ -1,5 +1,6 @@
 import CXModel
 import CXStore
+import CXTestSupport
 import CXWire
 import Foundation
 import GRDB
@@ -99,6 +100,130 @@ final class OutboxRelayTests: XCTestCase {
 
         await peer.close()
         server.close()
+    }
+
+    /// A peer that refuses one customer's event for good (NOT_FOUND: not
+    /// enrolled yet) must not hold that customer's later events forever: the
+    /// event is set aside after `refuseAfter` attempts, the later ones are
+    /// delivered, the Outbox methods show it, and Retry delivers it once the
+    /// peer would take it. Nothing is lost, nothing applied twice.
+    func testARefusedEventIsSetAsideShownAndRetriedWithoutHoldingBackTheRest() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("cx-relay-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+
+        let enrolled = NIOLockedValueBox<Set<String>>(["c1"])
+        let applied = NIOLockedValueBox<[String: String]>([:])  // event id -> text
+        let calls = NIOLockedValueBox(0)
+        var receiver = RPCRouter()
+        receiver.register(Self.apply) { request, context in
+            calls.withLockedValue { $0 += 1 }
+            let customer = String(request.text.split(separator: ":")[0])
+            guard enrolled.withLockedValue({ $0.contains(customer) }) else {
+                throw RPCError(code: .notFound, message: "customer \(customer) is not enrolled")
+            }
+            applied.withLockedValue { $0[context.metadata["idempotency-key"] ?? "", default: request.text] = request.text }
+            return Cx_Wire_V1_EchoResponse()
+        }
+        let receiverServer = RPCServer(configuration: .init(name: "receiver"), router: receiver, logger: logger)
+        try await receiverServer.start()
+        let peer = RPCClient(host: "127.0.0.1", port: receiverServer.localAddress!.port!)
+
+        let sender = try Store(directory: root, name: "sender")
+        func enqueue(_ id: String, _ text: String) async throws {
+            let payload: Data = try Cx_Wire_V1_EchoRequest.with { $0.text = text }.serializedBytes()
+            try await sender.write { db in
+                try Outbox.enqueue(db, OutboxEvent(
+                    eventID: id, destination: "receiver", method: Self.apply.fullName,
+                    orderingKey: String(text.split(separator: ":")[0]), payload: payload))
+            }
+        }
+        try await enqueue("e1", "c2:bonus")  // c2 is not enrolled: refused
+        try await enqueue("e2", "c1:purchase")
+        try await enqueue("e3", "c2:later")  // behind e1, same customer
+
+        // The sender serves its Outbox methods, as every service does.
+        var senderRouter = RPCRouter()
+        OutboxMethods.register(into: &senderRouter, store: sender, server: "sender", destinations: ["receiver"])
+        let senderServer = RPCServer(configuration: .init(name: "sender"), router: senderRouter, logger: logger)
+        try await senderServer.start()
+        let admin = RPCClient(host: "127.0.0.1", port: senderServer.localAddress!.port!)
+
+        let relay = OutboxRelay(
+            store: sender, peers: ["receiver": peer],
+            options: .init(initialBackoff: .milliseconds(2), maxBackoff: .milliseconds(5), refuseAfter: 3), logger: logger)
+        func drain() async throws {
+            let started = Date()
+            while Date().timeIntervalSince(started) < 20 {
+                try await relay.deliverDue()
+                if try await sender.outboxBacklog().allSatisfy({ $0.pending == 0 }) { return }
+                try await Task.sleep(for: .milliseconds(3))
+            }
+            XCTFail("the outbox did not drain")
+        }
+
+        // Before its refusals run out, e1 holds e3 back (order per customer).
+        try await relay.deliverDue()
+        XCTAssertEqual(Set(applied.withLockedValue { $0.keys }), ["e2"])
+
+        try await drain()
+        XCTAssertEqual(applied.withLockedValue { $0 }, ["e2": "c1:purchase"], "e3 still waits behind e1, which is still being tried")
+        // e1 was refused 3 times, then set aside; e3 then fails too (c2 still
+        // not enrolled) and is set aside in turn.
+        let status = try await admin.call(Cx_Wire_V1_Outbox.status, .init())
+        XCTAssertEqual(status.server, "sender")
+        XCTAssertEqual(status.destinations.count, 1)
+        let destination = try XCTUnwrap(status.destinations.first)
+        XCTAssertEqual(destination.destination, "receiver")
+        XCTAssertEqual(destination.pending, 0)
+        XCTAssertEqual(destination.refused, 2)
+        XCTAssertEqual(destination.refusedEvents.map(\.eventID), ["e3", "e1"], "newest first")
+        XCTAssertEqual(destination.refusedEvents.last?.attempts, 3)
+        XCTAssertEqual(destination.refusedEvents.last?.error, "NOT_FOUND: customer c2 is not enrolled")
+        XCTAssertEqual(destination.refusedEvents.last?.orderingKey, "c2")
+        XCTAssertEqual(destination.refusedEvents.last?.method, Self.apply.fullName)
+
+        // Bad retries change nothing.
+        await assertRPCError(.invalidArgument, field: "destination") {
+            try await admin.call(Cx_Wire_V1_Outbox.retry, .with { $0.destination = "nowhere" })
+        }
+        await assertRPCError(.invalidArgument, field: "event_ids[1]") {
+            try await admin.call(Cx_Wire_V1_Outbox.retry, .with { $0.eventIds = ["e1", ""] })
+        }
+        await assertRPCError(.invalidArgument, field: "refused_limit") {
+            try await admin.call(Cx_Wire_V1_Outbox.status, .with { $0.refusedLimit = 101 })
+        }
+
+        // The customer enrols; the admin puts e1 back, then the rest.
+        enrolled.withLockedValue { _ = $0.insert("c2") }
+        let one = try await admin.call(Cx_Wire_V1_Outbox.retry, .with { $0.eventIds = ["e1"]; $0.destination = "receiver" })
+        XCTAssertEqual(one.requeued, 1)
+        try await drain()
+        let rest = try await admin.call(Cx_Wire_V1_Outbox.retry, .init())
+        XCTAssertEqual(rest.requeued, 1)
+        try await drain()
+        XCTAssertEqual(applied.withLockedValue { $0 }, ["e1": "c2:bonus", "e2": "c1:purchase", "e3": "c2:later"])
+        let after = try await admin.call(Cx_Wire_V1_Outbox.status, .init())
+        XCTAssertEqual(after.destinations, [], "nothing pending, nothing refused")
+        // A retry with nothing refused puts nothing back.
+        let none = try await admin.call(Cx_Wire_V1_Outbox.retry, .init())
+        XCTAssertEqual(none.requeued, 0)
+
+        await admin.close()
+        await peer.close()
+        senderServer.close()
+        receiverServer.close()
+    }
+
+    func testOnlyAnAnswerAboutTheEventItselfIsARefusal() {
+        for code in [RPCCode.invalidArgument, .notFound, .failedPrecondition, .alreadyExists, .outOfRange] {
+            XCTAssertTrue(OutboxRelay.isRefusal(RPCError(code: code, message: "x")), "\(code)")
+        }
+        for code in [RPCCode.unavailable, .deadlineExceeded, .unauthenticated, .permissionDenied, .unimplemented, .resourceExhausted, .internal] {
+            XCTAssertFalse(OutboxRelay.isRefusal(RPCError(code: code, message: "x")), "\(code) is retried for as long as it takes")
+        }
+        XCTAssertFalse(OutboxRelay.isRefusal(CancellationError()))
     }
 
     func testBackoffDoublesUpToTheMaximum() {

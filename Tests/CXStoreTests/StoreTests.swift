@@ -146,7 +146,7 @@ final class StoreTests: XCTestCase {
         let applied = try await reopened.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
         XCTAssertEqual(
             applied,
-            ["cxstore v1 idempotency", "cxstore v1 outbox", "cxstore v2 idempotency by age", "cxstore v3 outbox by destination", "test v1 notes"])
+            ["cxstore v1 idempotency", "cxstore v1 outbox", "cxstore v2 idempotency by age", "cxstore v3 outbox by destination", "cxstore v4 outbox refused", "test v1 notes"])
     }
 }
 
