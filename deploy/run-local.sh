@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs the CX platform on this machine: builds the services (release), starts
 # each on 127.0.0.1 with its data under ./data and its log in ./data/logs, and
-# prints where they are.
+# prints where they are. Access control is on: the first start writes random
+# tokens to ./data/tokens (mode 600) and a cxctl config with the admin token to
+# ./data/cxctl.conf, and points ~/.config/cx/cxctl.conf at it unless that file
+# is someone else's, so cxctl works with no flags.
 #   deploy/run-local.sh          build and start (restarts what is running)
 #   deploy/run-local.sh stop     stop them (SIGTERM: accepted calls finish)
 #   deploy/run-local.sh status   cxctl health all
@@ -32,7 +35,9 @@ stop() {
 
 case "${1:-start}" in
   stop) stop; exit 0 ;;
-  status) exec "$(swift build -c "$config" --show-bin-path)/cxctl" health all ;;
+  status)
+    if [ -f "$data/cxctl.conf" ]; then export CX_CONFIG="$data/cxctl.conf"; fi
+    exec "$(swift build -c "$config" --show-bin-path)/cxctl" health all ;;
   start) ;;
   *) echo "usage: deploy/run-local.sh [start|stop|status]" >&2; exit 64 ;;
 esac
@@ -44,6 +49,22 @@ bin=$(swift build -c "$config" --show-bin-path)
 
 [ -d "$run" ] && stop >/dev/null
 mkdir -p "$data/logs" "$run"
+
+# Tokens: one per role, made once and kept with the data.
+tokens="$data/tokens"
+if [ ! -s "$tokens" ]; then
+  umask 077
+  token() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+  {
+    echo "# CX bearer tokens for this local platform: ROLE TOKEN. Keep private."
+    echo "admin $(token)"
+    echo "service $(token)"
+    echo "read-only $(token)"
+  } >"$tokens"
+  umask 022
+fi
+chmod 600 "$tokens"
+export CX_TOKENS_FILE="$tokens"
 port=7101
 for s in "${services[@]}"; do
   var="CX_$(echo "$s" | tr a-z A-Z)_ADDR"
@@ -63,9 +84,31 @@ for s in "${services[@]}"; do
   fi
 done
 
+# cxctl's config: the addresses and the admin token. ~/.config/cx/cxctl.conf
+# is written only when it does not exist or was written here before.
+marker="# written by deploy/run-local.sh"
+conf="$data/cxctl.conf"
+{
+  echo "$marker for $data"
+  echo "token = $(awk '$1 == "admin" { print $2; exit }' "$tokens")"
+  for s in "${services[@]}"; do echo "$s = $(cat "$run/$s.addr")"; done
+} >"$conf"
+chmod 600 "$conf"
+user_conf="${CX_CONFIG:-${XDG_CONFIG_HOME:-$HOME/.config}/cx/cxctl.conf}"
+if [ ! -e "$user_conf" ] || head -n 1 "$user_conf" | grep -q "^$marker"; then
+  mkdir -p "$(dirname "$user_conf")"
+  cp "$conf" "$user_conf"
+  chmod 600 "$user_conf"
+  conf_note="cxctl reads $user_conf (admin token and addresses)"
+else
+  conf_note="$user_conf is not ours, so it was left alone: run cxctl with CX_CONFIG=$conf"
+fi
+
 echo
 for s in "${services[@]}"; do printf '  %-9s %s   log: %s\n' "$s" "$(cat "$run/$s.addr")" "$data/logs/$s.log"; done
 echo
-"$bin/cxctl" health all || true
+CX_CONFIG="$conf" "$bin/cxctl" health all || true
 echo
-echo "cxctl is $bin/cxctl. Stop with: deploy/run-local.sh stop"
+echo "cxctl is $bin/cxctl; $conf_note."
+echo "Tokens per role are in $tokens. Fill the platform with a small business: $bin/cxctl demo"
+echo "Stop with: deploy/run-local.sh stop"

@@ -7,14 +7,16 @@ import NIOCore
 /// How cxctl reaches a service; shared by every command.
 struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "The service's address, overriding $CX_<SERVICE>_ADDR.", valueName: "host:port"))
+        "The service's address, overriding $CX_<SERVICE>_ADDR and the config file.", valueName: "host:port"))
     var addr: String?
 
     @Option(name: .long, help: "Seconds to wait for an answer. Default 10.")
     var timeout: Double = 10
 
     @Option(name: .long, help: ArgumentHelp(
-        "Bearer token sent as `authorization` metadata. Default: $CX_TOKEN.", valueName: "token"))
+        "Bearer token sent as `authorization` metadata.",
+        discussion: "Default: $CX_TOKEN, else `token` in the config file ($CX_CONFIG, else ~/.config/cx/cxctl.conf).",
+        valueName: "token"))
     var token: String?
 
     func validate() throws {
@@ -23,9 +25,16 @@ struct ConnectionOptions: ParsableArguments {
         }
     }
 
+    /// The config file, read once per process.
+    private static let config = Result { try CtlConfig.load() }
+
+    private func config() throws -> CtlConfig { try Self.config.get() }
+
     var callOptions: CallOptions {
         var metadata: [String: String] = [:]
-        if let token = token ?? ProcessInfo.processInfo.environment["CX_TOKEN"], !token.isEmpty {
+        let environment = ProcessInfo.processInfo.environment
+        // A config file that cannot be read was already reported by target(_:).
+        if let token = token ?? environment["CX_TOKEN"].flatMap({ $0.isEmpty ? nil : $0 }) ?? (try? config())?["token"], !token.isEmpty {
             metadata["authorization"] = "Bearer \(token)"
         }
         return CallOptions(timeout: .nanoseconds(Int64(timeout * 1e9)), metadata: metadata)
@@ -34,7 +43,8 @@ struct ConnectionOptions: ParsableArguments {
     /// The service `name` names (a CX service, or a host:port), and where it is.
     func target(_ name: String) throws -> Target {
         if let service = CXServiceName(rawValue: name.lowercased()) {
-            let address = addr ?? ProcessInfo.processInfo.environment[service.addressVariable] ?? service.defaultAddress
+            let address = try addr ?? ProcessInfo.processInfo.environment[service.addressVariable] ?? config()[service.rawValue]
+                ?? service.defaultAddress
             return Target(name: service.rawValue, address: address)
         }
         if (try? RPCClient.parse(address: name)) != nil {
@@ -73,6 +83,9 @@ struct OutputOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Same as --output json.")
     var json = false
+
+    /// --calendar: the calendar tables show dates in (CalendarOption.swift).
+    @OptionGroup var calendar: CalendarOptions
 
     var format: OutputFormat { json ? .json : output }
 }
