@@ -86,9 +86,9 @@ enum FeedbackFormat {
         ]
     }
 
-    /// A day: "2026-01-05".
+    /// A day in the run's calendar: "2026-01-05" (or "1404-10-15").
     static func day(_ timestamp: Google_Protobuf_Timestamp, if present: Bool) -> String {
-        String(JourneyFormat.time(timestamp, if: present).prefix(10))
+        ProfilesFormat.day(present ? timestamp : nil)
     }
 
     /// Hours with one decimal: "26.5 h".

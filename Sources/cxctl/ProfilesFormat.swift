@@ -46,16 +46,40 @@ enum ProfilesFormat {
         return out
     }
 
-    /// "2024-03-01T09:30:00Z"; "-" when unset.
+    /// A moment in the run's calendar (--calendar, `DisplayCalendar`):
+    /// "2024-03-01T09:30:00Z", or "1402-12-11 09:30:00 UTC" in the Persian
+    /// one; "-" when unset. Every time a table shows goes through here.
     static func time(_ timestamp: Google_Protobuf_Timestamp?) -> String {
         guard let timestamp else { return "-" }
-        return ISO8601DateFormatter().string(from: timestamp.date)
+        return CalendarText.time(timestamp.date, DisplayCalendar.current)
     }
 
-    /// "1990-03-21"; "0000-03-21" when the year is not known; "-" when unset.
+    /// The UTC day of a moment in the run's calendar: "2024-03-01" or
+    /// "1402-12-11"; "-" when unset.
+    static func day(_ timestamp: Google_Protobuf_Timestamp?) -> String {
+        guard let timestamp else { return "-" }
+        return CalendarText.day(timestamp.date, DisplayCalendar.current)
+    }
+
+    /// A (Gregorian) date as files carry it: "1990-03-21"; "0000-03-21" when
+    /// the year is not known; "-" when unset. Always Gregorian: the CSV
+    /// export writes it; tables show `shownDate`.
     static func date(_ date: Cx_Common_V1_Date?) -> String {
         guard let date else { return "-" }
         return String(format: "%04d-%02d-%02d", date.year, date.month, date.day)
+    }
+
+    /// A (Gregorian) date in the run's calendar: "1990-03-21" or
+    /// "1369-01-01". A day and month without a year have no single Persian
+    /// day, so they stay Gregorian and say so: "0000-03-21 (gregorian)".
+    static func shownDate(_ date: Cx_Common_V1_Date?) -> String {
+        guard let date else { return "-" }
+        let calendar = DisplayCalendar.current
+        guard calendar != .gregorian else { return Self.date(date) }
+        guard date.year != 0, let shown = CalendarText.day(year: Int(date.year), month: Int(date.month), day: Int(date.day), calendar) else {
+            return "\(Self.date(date)) (gregorian)"
+        }
+        return shown
     }
 
     /// 0.8234 → "82.3%".
@@ -153,7 +177,7 @@ enum ProfilesView {
         table.append(["name", ProfilesFormat.text(customer.name)])
         table.append(["email", ProfilesFormat.text(customer.email)])
         table.append(["phone", ProfilesFormat.text(customer.phone)])
-        table.append(["birth_date", ProfilesFormat.date(customer.hasBirthDate ? customer.birthDate : nil)])
+        table.append(["birth_date", ProfilesFormat.shownDate(customer.hasBirthDate ? customer.birthDate : nil)])
         table.append(["gender", ProfilesFormat.text(ProfilesNames.gender(customer.gender))])
         table.append(["city", ProfilesFormat.text(customer.city)])
         table.append(["region", ProfilesFormat.text(customer.region)])

@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import SwiftProtobuf
 
-/// Flags (and file columns) that name a day or a time.
+/// Flags (and file columns) that name a day or a time. They are read in the
+/// Gregorian calendar whatever --calendar says: --calendar is how dates are
+/// shown, not how they are typed.
 enum TimeFlag {
     /// "2026-01-01" (midnight UTC) or an ISO 8601 time ("2026-01-01T09:30:00Z").
     static func parse(_ text: String, flag: String) throws -> Google_Protobuf_Timestamp {
@@ -19,7 +21,7 @@ enum TimeFlag {
 
     /// What is wrong with `text`, which `time` did not read.
     static func problem(_ text: String) -> String {
-        "\"\(text)\" is not a day YYYY-MM-DD or a time like 2026-01-01T09:30:00Z"
+        "\"\(text)\" is not a Gregorian day YYYY-MM-DD or a time like 2026-01-01T09:30:00Z"
     }
 
     static func day(_ text: String) -> Date? {
@@ -40,10 +42,10 @@ enum TimeFlag {
 /// `--from` and `--to`: the period [from, to) of a report; each defaults to
 /// what the service chooses (to now, from 30 days before to).
 struct PeriodOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The period's first day (default: 30 days before --to).", valueName: "YYYY-MM-DD"))
+    @Option(help: ArgumentHelp("The period's first day, Gregorian, UTC (default: 30 days before --to).", valueName: "YYYY-MM-DD"))
     var from: String?
 
-    @Option(help: ArgumentHelp("The day after the period (default: now).", valueName: "YYYY-MM-DD"))
+    @Option(help: ArgumentHelp("The day after the period, Gregorian, UTC (default: now).", valueName: "YYYY-MM-DD"))
     var to: String?
 
     func validate() throws {
