@@ -43,7 +43,8 @@ struct ConnectionOptions: ParsableArguments {
     /// The service `name` names (a CX service, or a host:port), and where it is.
     func target(_ name: String) throws -> Target {
         if let service = CXServiceName(rawValue: name.lowercased()) {
-            let address = try addr ?? ProcessInfo.processInfo.environment[service.addressVariable] ?? config()[service.rawValue]
+            let fromEnvironment = ProcessInfo.processInfo.environment[service.addressVariable].flatMap { $0.isEmpty ? nil : $0 }
+            let address = try addr ?? fromEnvironment ?? config()[service.rawValue]
                 ?? service.defaultAddress
             return Target(name: service.rawValue, address: address)
         }
