@@ -31,6 +31,7 @@ struct ProfilesCommand: ParsableCommand {
             on standard error) or as the command's own help says; 64 the command line is wrong.
             """,
         subcommands: [
+            ProfilesCustomersCommand.ListShortcut.self,
             ProfilesCustomersCommand.self,
             ProfilesImportCommand.self,
             ProfilesExportCommand.self,

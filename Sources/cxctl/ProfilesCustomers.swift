@@ -460,6 +460,10 @@ extension ProfilesCustomersCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
+            try await Self.list(page: page, connection: connection, output: output)
+        }
+
+        static func list(page: PageOptions, connection: ConnectionOptions, output: OutputOptions) async throws {
             let session = try ServiceSession(.profiles, connection, format: output.format)
             let request = Cx_Profiles_V1_ListCustomersRequest()
             let result = try await session.pages(Cx_Profiles_V1_Customers.listCustomers, request, page)
@@ -467,6 +471,21 @@ extension ProfilesCustomersCommand {
             if output.format == .json { return try printMessageJSON(result) }
             print(result.customers.isEmpty ? "(no customers)" : ProfilesView.customers(result.customers).render())
             page.hint(next: result.nextPageToken, format: output.format)
+        }
+    }
+
+    /// `cxctl profiles list`: the command a new user tries first.
+    struct ListShortcut: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list",
+            abstract: "List customers: the same as `cxctl profiles customers list`.")
+
+        @OptionGroup var page: PageOptions
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            try await List.list(page: page, connection: connection, output: output)
         }
     }
 
