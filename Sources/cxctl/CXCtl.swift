@@ -21,6 +21,6 @@ struct CXCtl: AsyncParsableCommand {
             command line or its JSON is wrong.
             """,
         version: CXVersion.current,
-        subcommands: [HealthCommand.self, DescribeCommand.self, CallCommand.self, ProfilesCommand.self, LoyaltyCommand.self, JourneyCommand.self, FeedbackCommand.self, CustomerCommand.self, OutboxCommand.self]
+        subcommands: [HealthCommand.self, DescribeCommand.self, CallCommand.self, ProfilesCommand.self, LoyaltyCommand.self, JourneyCommand.self, FeedbackCommand.self, CustomerCommand.self, DemoCommand.self, OutboxCommand.self]
     )
 }
