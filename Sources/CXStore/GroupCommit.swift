@@ -49,6 +49,16 @@ final class GroupCommit: Sendable {
         /// between leaving `write` and calling it again is not active, so
         /// `active` alone would start a batch one short of them.
         var lastBatchSize = 0
+        var maxBatchSize = 0
+
+        /// Whether the batch being gathered is complete: every active caller's
+        /// operation (or as many as the last batch carried) is queued, or the
+        /// batch is full. Callers wake the gathering drain loop only then, not
+        /// on every arrival: a wake-up is a futex call and a context switch,
+        /// and dozens per batch cost the writer more than its inserts.
+        var gathered: Bool {
+            waiting.count >= min(maxBatchSize, max(active, lastBatchSize))
+        }
     }
 
     private let writer: DatabasePool
@@ -67,6 +77,7 @@ final class GroupCommit: Sendable {
         self.writer = writer
         self.maxBatchSize = maxBatchSize
         self.maxBatchWait = maxBatchWait
+        state.maxBatchSize = maxBatchSize
     }
 
     /// Runs `operation` in a shared transaction; returns once that
@@ -88,7 +99,7 @@ final class GroupCommit: Sendable {
         state.active += 1
         let startDrain = !state.draining
         state.draining = true
-        if state.gathering { condition.signal() }
+        if state.gathering && state.gathered { condition.signal() }
         condition.unlock()
         if startDrain { scheduleDrain() }
     }
@@ -96,7 +107,7 @@ final class GroupCommit: Sendable {
     private func leave() {
         condition.lock()
         state.active -= 1
-        if state.gathering { condition.signal() }
+        if state.gathering && state.gathered { condition.signal() }
         condition.unlock()
     }
 
@@ -141,9 +152,7 @@ final class GroupCommit: Sendable {
             let (seconds, attoseconds) = maxBatchWait.components
             let deadline = Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18)
             state.gathering = true
-            while state.waiting.count < min(maxBatchSize, max(state.active, state.lastBatchSize)),
-                condition.wait(until: deadline)
-            {}
+            while !state.gathered, condition.wait(until: deadline) {}
             state.gathering = false
         }
         let batch = Array(state.waiting.prefix(maxBatchSize))
