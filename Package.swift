@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "cx-loyalty", targets: ["cx-loyalty"]),
         .executable(name: "cx-journey", targets: ["cx-journey"]),
         .executable(name: "cx-feedback", targets: ["cx-feedback"]),
+        .executable(name: "cx-load", targets: ["cx-load"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
     ],
     targets: [
         // The contract: messages generated from proto-spec, method descriptors. No I/O.
@@ -162,6 +164,16 @@ let package = Package(
             name: "cx-feedback",
             dependencies: ["CXService", "CXFeedback", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict),
+        // The load tester operators point at each service (seeds, warms up, measures).
+        .executableTarget(
+            name: "cx-load",
+            dependencies: [
+                "CXWire",
+                "CXModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: strict),
 
         // What the services' test targets share: a hand-moved clock, error assertions.
         .target(
@@ -211,7 +223,7 @@ let package = Package(
         // End to end: the real executables over loopback TCP.
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["CXWire", "cxctl", "cx-profiles", "cx-loyalty", "cx-journey", "cx-feedback"],
+            dependencies: ["CXWire", "cxctl", "cx-profiles", "cx-loyalty", "cx-journey", "cx-feedback", "cx-load"],
             swiftSettings: strict
         ),
     ]
