@@ -142,11 +142,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Names the tools (cxctl demo, cx-load) make customers from.
+        .target(name: "CXSampleData", swiftSettings: strict),
         .executableTarget(
             name: "cxctl",
             dependencies: [
                 "CXWire",
                 "CXService",
+                "CXSampleData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -170,6 +173,7 @@ let package = Package(
             dependencies: [
                 "CXWire",
                 "CXModel",
+                "CXSampleData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

@@ -216,7 +216,12 @@ struct CXLoad: AsyncParsableCommand {
         let service = self.service!
         let scenario = Catalog.find(service: service, name: scenario ?? "default")!
         let environment = ProcessInfo.processInfo.environment
-        let config = try LoadConfig.load()
+        let config: ClientConfigFile
+        do {
+            config = try ClientConfigFile.load()
+        } catch {
+            throw ValidationError(error.description)
+        }
 
         // Where each service is, and whether we may load it.
         var targets: [(service: CXServiceName, address: String)] = []

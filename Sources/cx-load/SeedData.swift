@@ -1,38 +1,18 @@
 import CXModel
+import CXSampleData
 import Foundation
 
 /// The customers, surveys and words cx-load loads the services with:
 /// Persian and English, computed from `--seed` and an index alone, so every
 /// run with the same seed finds the same customers.
 enum SeedData {
-    struct Name: Sendable {
-        let text: String
-        let latin: String
-        init(_ text: String, _ latin: String) {
-            self.text = text
-            self.latin = latin
-        }
-    }
-
-    static let persianWomen: [Name] = [
-        Name("مریم", "maryam"), Name("زهرا", "zahra"), Name("فاطمه", "fatemeh"), Name("سارا", "sara"), Name("نگار", "negar"),
-        Name("مهسا", "mahsa"), Name("الهام", "elham"), Name("نازنین", "nazanin"), Name("شیرین", "shirin"), Name("لیلا", "leila"),
-        Name("پریسا", "parisa"), Name("آزاده", "azadeh"), Name("نرگس", "narges"), Name("یاسمن", "yasaman"), Name("نیلوفر", "niloofar"),
-    ]
-    static let persianMen: [Name] = [
-        Name("علی", "ali"), Name("محمد", "mohammad"), Name("رضا", "reza"), Name("حسین", "hossein"), Name("امیر", "amir"),
-        Name("مهدی", "mehdi"), Name("سعید", "saeed"), Name("بهنام", "behnam"), Name("کاوه", "kaveh"), Name("آرش", "arash"),
-        Name("پویا", "pouya"), Name("سینا", "sina"), Name("فرهاد", "farhad"), Name("بابک", "babak"), Name("امید", "omid"),
-    ]
-    static let persianFamilies: [Name] = [
-        Name("احمدی", "ahmadi"), Name("محمدی", "mohammadi"), Name("حسینی", "hosseini"), Name("رضایی", "rezaei"), Name("کریمی", "karimi"),
-        Name("موسوی", "mousavi"), Name("جعفری", "jafari"), Name("صادقی", "sadeghi"), Name("رحیمی", "rahimi"), Name("کاظمی", "kazemi"),
-        Name("هاشمی", "hashemi"), Name("تهرانی", "tehrani"), Name("شریفی", "sharifi"), Name("یزدانی", "yazdani"), Name("نیک‌پور", "nikpour"),
-    ]
-    static let englishWomen = ["Sara", "Emily", "Olivia", "Hannah", "Grace", "Chloe", "Sophie", "Laura", "Emma", "Lucy"].map { Name($0, $0.lowercased()) }
-    static let englishMen = ["James", "Daniel", "Thomas", "Michael", "David", "Oliver", "Jack", "Ryan", "Samuel", "Adam"].map { Name($0, $0.lowercased()) }
-    static let englishFamilies = ["Johnson", "Smith", "Brown", "Taylor", "Wilson", "Evans", "Clarke", "Walker", "Wright", "Green"]
-        .map { Name($0, $0.lowercased()) }
+    typealias Name = SampleNames.Name
+    static let persianWomen = SampleNames.persianWomen
+    static let persianMen = SampleNames.persianMen
+    static let persianFamilies = SampleNames.persianFamilies
+    static let englishWomen = SampleNames.englishWomen
+    static let englishMen = SampleNames.englishMen
+    static let englishFamilies = SampleNames.englishFamilies
 
     static let persianCities: [(city: String, region: String)] = [
         ("تهران", "تهران"), ("اصفهان", "اصفهان"), ("شیراز", "فارس"), ("مشهد", "خراسان رضوی"), ("تبریز", "آذربایجان شرقی"),

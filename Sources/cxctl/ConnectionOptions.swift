@@ -25,10 +25,16 @@ struct ConnectionOptions: ParsableArguments {
         }
     }
 
-    /// The config file, read once per process.
-    private static let config = Result { try CtlConfig.load() }
+    /// The config file (``ClientConfigFile``), read once per process.
+    private static let config = Result { () throws(ClientConfigError) in try ClientConfigFile.load() }
 
-    private func config() throws -> CtlConfig { try Self.config.get() }
+    private func config() throws -> ClientConfigFile {
+        do {
+            return try Self.config.get()
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
 
     var callOptions: CallOptions {
         var metadata: [String: String] = [:]
