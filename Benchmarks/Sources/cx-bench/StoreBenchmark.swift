@@ -53,7 +53,20 @@ struct StoreBenchmark: AsyncParsableCommand {
         return migrator
     }()
 
+    /// Durable rows/s of the three runs, as `run` prints them.
+    struct Figures {
+        var raw: Double
+        var groupCommit: Double
+        var alone: Double
+        var writers: Int
+    }
+
     func run() async throws {
+        _ = try await measure()
+    }
+
+    /// Runs the three, printing each line as it is measured (also used by `cx-bench compare`).
+    func measure() async throws -> Figures {
         let root = URL(fileURLWithPath: directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("cx-bench-store-\(UUID().uuidString)").path)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         defer { if directory == nil { try? FileManager.default.removeItem(at: root) } }
@@ -69,6 +82,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         let alone = try await throughStore(root: root, name: "alone", body: body, alone: true)
         report("CXStore 1 transaction/write, \(writers) writers", alone, reference: raw)
         print(String(format: "group commit / one transaction per write: %.1fx", grouped / max(alone, 1)))
+        return Figures(raw: raw, groupCommit: grouped, alone: alone, writers: writers)
     }
 
     private func report(_ name: String, _ rowsPerSecond: Double, reference: Double) {

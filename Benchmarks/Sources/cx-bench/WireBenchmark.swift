@@ -23,8 +23,11 @@ struct WireBenchmark: AsyncParsableCommand {
     @Option(help: "Echo payload size in bytes.")
     var payload: Int = 32
 
-    @Option(help: "Which to run, comma-separated: bare (the reference), cxwire (CXWire client and server), server (CXWire server driven by a pipelined NIO client).")
+    @Option(help: "Which to run, comma-separated: bare (the reference), cxwire (CXWire client and server), server (CXWire server driven by a pipelined NIO client), grpc (grpc-swift-2 over HTTP/2; `compare` runs it beside the others).")
     var implementations: String = "bare,cxwire"
+
+    @Option(help: "Where grpc's tasks run: dispatch (Swift's own pool), nio (NIO's event loops, as CXWire's) or loop (one event loop for all of gRPC).")
+    var grpcExecutor: GRPCEcho.Executor = .dispatch
 
     @Flag(help: "Print JSON lines instead of a table.")
     var json = false
@@ -54,6 +57,10 @@ struct WireBenchmark: AsyncParsableCommand {
             if chosen.contains("server") {
                 let serverOnly = try await CXWireServerOnly.run(concurrency: level, payloadSize: payload, window: Window(warmup: warmup, duration: duration))
                 report(level, "CXWire server", serverOnly, reference: bare)
+            }
+            if chosen.contains("grpc") {
+                let grpc = try await GRPCEcho.run(concurrency: level, payloadSize: payload, window: Window(warmup: warmup, duration: duration), flushCoalescing: true, executor: grpcExecutor)
+                report(level, "gRPC HTTP/2", grpc, reference: bare)
             }
             if chosen.contains("cxwire") {
                 let wire = try await CXWireEcho.run(concurrency: level, payloadSize: payload, window: Window(warmup: warmup, duration: duration))

@@ -1,0 +1,177 @@
+import ArgumentParser
+import Foundation
+
+extension GRPCEcho.Executor: ExpressibleByArgument {
+    var summary: String {
+        switch self {
+        case .dispatch: "Dispatch (Swift's own pool)"
+        case .nio: "NIO's event loops"
+        case .loop: "one event loop of its own, with its I/O"
+        }
+    }
+}
+
+struct CompareBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "One run for the comparison: CXWire vs grpc-swift-2 vs a bare SwiftNIO echo, then CXStore vs raw SQLite.",
+        discussion: """
+            Unary Echo with the same payload over 127.0.0.1, all in this process: the bare \
+            SwiftNIO length-prefixed echo (see `wire`), grpc-swift-2 over HTTP/2 (GRPCCore 2.4.3, \
+            grpc-swift-nio-transport 2.9.2, plaintext, one GRPCClient per connection, the same \
+            Cx_Wire_V1_EchoRequest), and CXWire's client and server. Each level runs the three in \
+            that order with a warm-up before each measured window. Then `store` (group commit vs \
+            raw SQLite, both synchronous=FULL in WAL), and a summary with the ratios and targets.
+            """)
+
+    @Option(help: "Seconds measured per echo run.")
+    var duration: Double = 3
+
+    @Option(help: "Seconds of warm-up before each measured window.")
+    var warmup: Double = 1
+
+    @Option(help: "Connections x calls in flight per connection, comma-separated.")
+    var levels: String = "1x1,16x1,16x8"
+
+    @Option(help: "Echo payload size in bytes, the same for all three.")
+    var payload: Int = 32
+
+    enum Toggle: String, ExpressibleByArgument, CaseIterable { case on, off }
+
+    @Option(help: "gRPC's flush coalescing (waits up to 100 µs before each flush; on by default in grpc-swift-nio-transport): on or off.")
+    var grpcFlushCoalescing: Toggle = .on
+
+    @Option(help: "Where gRPC's tasks run: dispatch (Swift's own pool, as gRPC's performance worker runs), nio (NIO's event loops, cx-bench's global executor) or loop (one event loop for all of gRPC, tasks and I/O: no thread switches, one core).")
+    var grpcExecutor: GRPCEcho.Executor = .dispatch
+
+    @Option(help: "Seconds measured per store run (0 skips the store).")
+    var storeDuration: Double = 3
+
+    func validate() throws {
+        guard duration > 0, duration <= 600 else { throw ValidationError("--duration: \(duration) must be in (0, 600]") }
+        guard warmup >= 0, warmup <= 60 else { throw ValidationError("--warmup: \(warmup) must be in [0, 60]") }
+        guard (0...(1 << 20)).contains(payload) else { throw ValidationError("--payload: \(payload) must be 0 to 1048576") }
+        guard storeDuration >= 0, storeDuration <= 600 else { throw ValidationError("--store-duration: \(storeDuration) must be in [0, 600]") }
+        for level in levels.split(separator: ",") where Concurrency(String(level)) == nil {
+            throw ValidationError("--levels: \"\(level)\" is not CONNECTIONSxINFLIGHT (at most 4096 calls in flight)")
+        }
+    }
+
+    struct Level {
+        var level: Concurrency
+        var bare: LoadResult
+        var grpc: LoadResult
+        var cxwire: LoadResult
+    }
+
+    func run() async throws {
+        let parsed = levels.split(separator: ",").compactMap { Concurrency(String($0)) }
+        let executor = ProcessInfo.processInfo.environment["CX_BENCH_EXECUTOR"] == "default" ? "Swift's default pool" : "NIO's event loops"
+        print("Unary echo, \(payload)-byte payload, 127.0.0.1, \(duration)s per run after \(warmup)s warm-up, \(ProcessInfo.processInfo.activeProcessorCount) cores, tasks on \(executor), gRPC's tasks on \(grpcExecutor.summary), gRPC flush coalescing \(grpcFlushCoalescing.rawValue)")
+        print("(cpu: cores this process kept busy during the run, warm-up included; others: cores used by other processes or stolen by the hypervisor)")
+        print(row("level", "implementation", "calls/s", "p50 µs", "p99 µs", "p99.9 µs", "errors", "cpu", "others"))
+        var measured: [Level] = []
+        for level in parsed {
+            let window = { Window(warmup: warmup, duration: duration) }
+            func measure(_ name: String, _ body: () async throws -> LoadResult) async rethrows -> LoadResult {
+                let start = CPUUsage.sample()
+                let result = try await body()
+                let cores = start.flatMap { start in CPUUsage.sample()?.cores(since: start) }
+                report(level, name, result, cores: cores)
+                return result
+            }
+            let bare = try await measure("bare NIO echo") {
+                try await BareEcho.run(concurrency: level, payloadSize: payload, window: window())
+            }
+            let grpc = try await measure("gRPC HTTP/2") {
+                try await GRPCEcho.run(
+                    concurrency: level, payloadSize: payload, window: window(),
+                    flushCoalescing: grpcFlushCoalescing == .on, executor: grpcExecutor)
+            }
+            let cxwire = try await measure("CXWire") {
+                try await CXWireEcho.run(concurrency: level, payloadSize: payload, window: window())
+            }
+            measured.append(Level(level: level, bare: bare, grpc: grpc, cxwire: cxwire))
+        }
+
+        var store: StoreBenchmark.Figures?
+        if storeDuration > 0 {
+            print("")
+            store = try await StoreBenchmark.parse(["--duration", String(storeDuration)]).measure()
+        }
+
+        print("")
+        print("Summary")
+        print(summaryRow("level", "CXWire/s", "gRPC/s", "bare/s", "CXWire/gRPC", "CXWire/bare", "CXWire p50/p99 µs", "gRPC p50/p99 µs", "bare p50/p99 µs"))
+        for m in measured {
+            summary(m)
+        }
+        if let store {
+            print(String(
+                format: "store: group commit (%d writers) %.0f rows/s, raw SQLite (100 rows/transaction) %.0f rows/s: %.2f of raw; one transaction per write %.0f rows/s",
+                store.writers, store.groupCommit, store.raw, store.groupCommit / max(store.raw, 1), store.alone))
+        }
+        print("")
+        print("Targets")
+        let byLevel = Dictionary(measured.map { ($0.level, $0) }, uniquingKeysWith: { first, _ in first })
+        if let m = byLevel[Concurrency(connections: 16, inFlight: 8)] {
+            let vsGRPC = ratio(m.cxwire, m.grpc)
+            target(String(format: "CXWire >= 2x gRPC calls/s at 16x8: %.2fx", vsGRPC), met: vsGRPC >= 2)
+            let vsBare = ratio(m.cxwire, m.bare)
+            target(String(format: "CXWire >= 2/3 of bare NIO echo calls/s at 16x8: %.2f", vsBare), met: vsBare >= 2.0 / 3.0)
+        } else {
+            print("  (16x8 not run)")
+        }
+        if let m = byLevel[Concurrency(connections: 16, inFlight: 1)] {
+            let p99 = m.cxwire.microseconds(atPercentile: 99)
+            target(String(format: "CXWire p99 at 16x1 < 1 ms: %.0f µs", p99), met: p99 < 1_000)
+        } else {
+            print("  (16x1 not run)")
+        }
+        let errors = measured.reduce(UInt64(0)) { $0 + $1.bare.errors + $1.grpc.errors + $1.cxwire.errors }
+        if errors > 0 { print("  \(errors) calls failed: see the errors column") }
+    }
+
+    private func ratio(_ a: LoadResult, _ b: LoadResult) -> Double {
+        b.callsPerSecond > 0 ? a.callsPerSecond / b.callsPerSecond : 0
+    }
+
+    private func target(_ text: String, met: Bool) {
+        print("  \(text)  \(met ? "met" : "NOT met")")
+    }
+
+    private func report(_ level: Concurrency, _ name: String, _ result: LoadResult, cores: (process: Double, others: Double)?) {
+        print(row(
+            level.description, name, String(format: "%.0f", result.callsPerSecond),
+            String(format: "%.0f", result.microseconds(atPercentile: 50)),
+            String(format: "%.0f", result.microseconds(atPercentile: 99)),
+            String(format: "%.0f", result.microseconds(atPercentile: 99.9)),
+            "\(result.errors)",
+            cores.map { String(format: "%.2f", $0.process) } ?? "-",
+            cores.map { String(format: "%.2f", $0.others) } ?? "-"))
+    }
+
+    private func summary(_ m: Level) {
+        func latency(_ r: LoadResult) -> String {
+            String(format: "%.0f/%.0f", r.microseconds(atPercentile: 50), r.microseconds(atPercentile: 99))
+        }
+        print(summaryRow(
+            m.level.description,
+            String(format: "%.0f", m.cxwire.callsPerSecond), String(format: "%.0f", m.grpc.callsPerSecond),
+            String(format: "%.0f", m.bare.callsPerSecond),
+            String(format: "%.2f", ratio(m.cxwire, m.grpc)), String(format: "%.2f", ratio(m.cxwire, m.bare)),
+            latency(m.cxwire), latency(m.grpc), latency(m.bare)))
+    }
+
+    private func row(_ cells: String...) -> String {
+        pad(cells, [6, 16, 10, 8, 8, 9, 7, 5, 6])
+    }
+
+    private func summaryRow(_ cells: String...) -> String {
+        pad(cells, [6, 9, 9, 9, 12, 12, 18, 16, 16])
+    }
+
+    private func pad(_ cells: [String], _ widths: [Int]) -> String {
+        zip(cells, widths).map { $0.padding(toLength: max($1, $0.count), withPad: " ", startingAt: 0) }.joined(separator: " ")
+    }
+}
