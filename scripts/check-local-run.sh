@@ -4,7 +4,7 @@
 # `cxctl profiles list`. It keeps its data, cxctl config and ports (27101-27104)
 # to itself, so a platform already running here is left alone, and stops what it
 # started however it ends.
-#   scripts/check-local-run.sh        (CX_BUILD=debug reuses the tests' build)
+#   scripts/check-local-run.sh        (CX_BUILD=debug uses a debug build instead)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
