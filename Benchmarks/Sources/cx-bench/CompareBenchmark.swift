@@ -17,9 +17,10 @@ struct CompareBenchmark: AsyncParsableCommand {
         abstract: "One run for the comparison: CXWire vs grpc-swift-2 vs a bare SwiftNIO echo, then CXStore vs raw SQLite.",
         discussion: """
             Unary Echo with the same payload over 127.0.0.1, all in this process: the bare \
-            SwiftNIO length-prefixed echo (see `wire`), grpc-swift-2 over HTTP/2 (GRPCCore 2.4.3, \
+            SwiftNIO length-prefixed echo (see `wire`), the same bare server with each call \
+            awaited by a Swift task as CXWire's calls are, grpc-swift-2 over HTTP/2 (GRPCCore 2.4.3, \
             grpc-swift-nio-transport 2.9.2, plaintext, one GRPCClient per connection, the same \
-            Cx_Wire_V1_EchoRequest), and CXWire's client and server. Each level runs the three in \
+            Cx_Wire_V1_EchoRequest), and CXWire's client and server. Each level runs the four in \
             that order with a warm-up before each measured window. Then `store` (group commit vs \
             raw SQLite, both synchronous=FULL in WAL), and a summary with the ratios and targets.
             """)
@@ -60,6 +61,7 @@ struct CompareBenchmark: AsyncParsableCommand {
     struct Level {
         var level: Concurrency
         var bare: LoadResult
+        var bareAsync: LoadResult
         var grpc: LoadResult
         var cxwire: LoadResult
     }
@@ -83,6 +85,9 @@ struct CompareBenchmark: AsyncParsableCommand {
             let bare = try await measure("bare NIO echo") {
                 try await BareEcho.run(concurrency: level, payloadSize: payload, window: window())
             }
+            let bareAsync = try await measure("bare async") {
+                try await BareAsyncEcho.run(concurrency: level, payloadSize: payload, window: window())
+            }
             let grpc = try await measure("gRPC HTTP/2") {
                 try await GRPCEcho.run(
                     concurrency: level, payloadSize: payload, window: window(),
@@ -91,7 +96,7 @@ struct CompareBenchmark: AsyncParsableCommand {
             let cxwire = try await measure("CXWire") {
                 try await CXWireEcho.run(concurrency: level, payloadSize: payload, window: window())
             }
-            measured.append(Level(level: level, bare: bare, grpc: grpc, cxwire: cxwire))
+            measured.append(Level(level: level, bare: bare, bareAsync: bareAsync, grpc: grpc, cxwire: cxwire))
         }
 
         var store: StoreBenchmark.Figures?
@@ -102,7 +107,10 @@ struct CompareBenchmark: AsyncParsableCommand {
 
         print("")
         print("Summary")
-        print(summaryRow("level", "CXWire/s", "gRPC/s", "bare/s", "CXWire/gRPC", "CXWire/bare", "CXWire p50/p99 µs", "gRPC p50/p99 µs", "bare p50/p99 µs"))
+        print("(bare: the pipelined NIO client, calls kept in flight inside a channel handler; bare async: the same server, each call awaited by a task as CXWire's are)")
+        print(summaryRow(
+            "level", "CXWire/s", "gRPC/s", "bare/s", "b.async/s", "CXWire/gRPC", "CXWire/bare", "CXWire/b.async", "CXWire p50/p99 µs",
+            "gRPC p50/p99 µs", "bare p50/p99 µs"))
         for m in measured {
             summary(m)
         }
@@ -119,6 +127,7 @@ struct CompareBenchmark: AsyncParsableCommand {
             target(String(format: "CXWire >= 2x gRPC calls/s at 16x8: %.2fx", vsGRPC), met: vsGRPC >= 2)
             let vsBare = ratio(m.cxwire, m.bare)
             target(String(format: "CXWire >= 2/3 of bare NIO echo calls/s at 16x8: %.2f", vsBare), met: vsBare >= 2.0 / 3.0)
+            print(String(format: "  (against the bare echo with awaited calls, as CXWire's: %.2f)", ratio(m.cxwire, m.bareAsync)))
         } else {
             print("  (16x8 not run)")
         }
@@ -128,7 +137,7 @@ struct CompareBenchmark: AsyncParsableCommand {
         } else {
             print("  (16x1 not run)")
         }
-        let errors = measured.reduce(UInt64(0)) { $0 + $1.bare.errors + $1.grpc.errors + $1.cxwire.errors }
+        let errors = measured.reduce(UInt64(0)) { $0 + $1.bare.errors + $1.bareAsync.errors + $1.grpc.errors + $1.cxwire.errors }
         if errors > 0 { print("  \(errors) calls failed: see the errors column") }
     }
 
@@ -158,8 +167,9 @@ struct CompareBenchmark: AsyncParsableCommand {
         print(summaryRow(
             m.level.description,
             String(format: "%.0f", m.cxwire.callsPerSecond), String(format: "%.0f", m.grpc.callsPerSecond),
-            String(format: "%.0f", m.bare.callsPerSecond),
+            String(format: "%.0f", m.bare.callsPerSecond), String(format: "%.0f", m.bareAsync.callsPerSecond),
             String(format: "%.2f", ratio(m.cxwire, m.grpc)), String(format: "%.2f", ratio(m.cxwire, m.bare)),
+            String(format: "%.2f", ratio(m.cxwire, m.bareAsync)),
             latency(m.cxwire), latency(m.grpc), latency(m.bare)))
     }
 
@@ -168,7 +178,7 @@ struct CompareBenchmark: AsyncParsableCommand {
     }
 
     private func summaryRow(_ cells: String...) -> String {
-        pad(cells, [6, 9, 9, 9, 12, 12, 18, 16, 16])
+        pad(cells, [6, 9, 9, 9, 9, 12, 12, 15, 18, 16, 16])
     }
 
     private func pad(_ cells: [String], _ widths: [Int]) -> String {
