@@ -51,6 +51,9 @@ public enum OutboxMethods {
                     field: "destination",
                     "\(RequestCheck.quoted(request.destination)) is not a peer of \(server); its peers are \(destinations.sorted().joined(separator: ", "))")
             }
+            guard request.eventIds.count <= 1_000 else {
+                throw RPCError.invalidArgument(field: "event_ids", "\(request.eventIds.count) ids; at most 1,000 at once")
+            }
             if let index = request.eventIds.firstIndex(where: \.isEmpty) {
                 throw RPCError.invalidArgument(field: "event_ids[\(index)]", "is empty")
             }

@@ -16,7 +16,8 @@ import ServiceLifecycle
 ///
 /// A peer that refuses an event for good (INVALID_ARGUMENT, NOT_FOUND,
 /// FAILED_PRECONDITION, ALREADY_EXISTS, OUT_OF_RANGE) on `refuseAfter`
-/// attempts in a row has it set aside as refused (kept, counted by `cxctl
+/// attempts in a row (a failure of any other kind in between starts the
+/// count again, so an event that waited out an outage gets its grace too) has it set aside as refused (kept, counted by `cxctl
 /// outbox`, put back by its Retry), so the same customer's later events are
 /// not held behind it forever. Anything else (down, overloaded, a wrong
 /// token, a method not served yet) is retried for as long as it takes.
@@ -111,7 +112,8 @@ public struct OutboxRelay: Service {
                     timeout: .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000),
                     metadata: ["idempotency-key": event.eventID]))
         } catch {
-            if Self.isRefusal(error), pending.attempts + 1 >= options.refuseAfter {
+            let refused = Self.isRefusal(error)
+            if refused, pending.refusals + 1 >= options.refuseAfter {
                 logger.error("outbox event refused by its peer; set aside (cxctl outbox shows it, its retry puts it back)", metadata: [
                     "event_id": "\(event.eventID)", "destination": "\(event.destination)", "method": "\(event.method)",
                     "attempts": "\(pending.attempts + 1)", "error": "\(error)",
@@ -129,7 +131,7 @@ public struct OutboxRelay: Service {
             ])
             let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
             try? await store.outboxFailed(
-                sequence: pending.sequence, error: Self.describe(error), retryAt: Date().addingTimeInterval(seconds))
+                sequence: pending.sequence, error: Self.describe(error), retryAt: Date().addingTimeInterval(seconds), refused: refused)
             return
         }
         do {

@@ -33,6 +33,9 @@ public struct PendingOutboxEvent: Sendable, Hashable {
     public var event: OutboxEvent
     /// Failed delivery attempts so far.
     public var attempts: Int
+    /// The last attempts in a row the peer refused the event itself (see
+    /// ``Store/outboxFailed(sequence:error:retryAt:refused:)``); 0 after any other failure.
+    public var refusals: Int = 0
     public var createdAt: Date
 }
 
@@ -135,6 +138,7 @@ public enum Outbox {
                     error TEXT NOT NULL
                 );
                 CREATE INDEX cx_outbox_refused_by_destination ON cx_outbox_refused (destination, sequence);
+                ALTER TABLE cx_outbox ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0;
                 """)
         }
     }
@@ -183,6 +187,7 @@ public enum Outbox {
                     orderingKey: try row.decode(String.self, forColumn: "ordering_key"),
                     payload: try body.bytes(table: "cx_outbox", key: "\(sequence)")),
                 attempts: try row.decode(Int.self, forColumn: "attempts"),
+                refusals: try row.decode(Int.self, forColumn: "refusals"),
                 createdAt: Date(timeIntervalSince1970: try row.decode(Double.self, forColumn: "created_at")))
         }
     }
@@ -200,11 +205,18 @@ extension Store {
     }
 
     /// Delivery failed: try again at `retryAt`.
-    public func outboxFailed(sequence: Int64, error: String, retryAt: Date) async throws {
+    /// - Parameter refused: the peer refused the event itself (counted in
+    ///   a row in `refusals`); any other failure (down, busy, a wrong token)
+    ///   starts that count again.
+    public func outboxFailed(sequence: Int64, error: String, retryAt: Date, refused: Bool = false) async throws {
         try await write { db in
             try db.execute(
-                sql: "UPDATE cx_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE sequence = ?",
-                arguments: [String(error.prefix(1_000)), retryAt.timeIntervalSince1970, sequence])
+                sql: """
+                    UPDATE cx_outbox SET attempts = attempts + 1, refusals = CASE WHEN ? THEN refusals + 1 ELSE 0 END,
+                        last_error = ?, next_attempt_at = ?
+                    WHERE sequence = ?
+                    """,
+                arguments: [refused, String(error.prefix(1_000)), retryAt.timeIntervalSince1970, sequence])
         }
     }
 
@@ -284,10 +296,12 @@ extension Store {
     ///
     /// - Parameters:
     ///   - destination: nil for every destination.
-    ///   - eventIDs: empty for every refused event (of the destination).
+    ///   - eventIDs: empty for every refused event (of the destination);
+    ///     at most 1,000 (SQLite's limit on parameters is far above it).
     /// - Returns: how many were put back.
     public func outboxRequeueRefused(destination: String?, eventIDs: [String], now: Date = Date()) async throws -> Int {
-        try await write { db in
+        precondition(eventIDs.count <= 1_000, "at most 1,000 event ids at once")
+        return try await write { db in
             var conditions: [String] = []
             var arguments: [any DatabaseValueConvertible] = [now.timeIntervalSince1970]
             if let destination {

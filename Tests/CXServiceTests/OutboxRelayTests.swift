@@ -216,6 +216,50 @@ final class OutboxRelayTests: XCTestCase {
         receiverServer.close()
     }
 
+    /// An event that waited out an outage is not set aside at the first
+    /// refusal after it: only refusals in a row count.
+    func testOnlyRefusalsInARowSetAnEventAside() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("cx-relay-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        // Down for 6 attempts, then "not enrolled" twice (the customer's enrolment
+        // is still on its way), then accepted.
+        let answers: [RPCCode?] = [.unavailable, .unavailable, .unavailable, .unavailable, .unavailable, .unavailable, .notFound, .notFound, nil]
+        let calls = NIOLockedValueBox(0)
+        var receiver = RPCRouter()
+        receiver.register(Self.apply) { _, _ in
+            let call = calls.withLockedValue { count -> Int in
+                count += 1
+                return count
+            }
+            if let code = answers[min(call, answers.count) - 1] { throw RPCError(code: code, message: "attempt \(call)") }
+            return Cx_Wire_V1_EchoResponse()
+        }
+        let server = RPCServer(configuration: .init(name: "receiver"), router: receiver, logger: logger)
+        try await server.start()
+        let peer = RPCClient(host: "127.0.0.1", port: server.localAddress!.port!)
+        let sender = try Store(directory: root, name: "sender")
+        let payload: Data = try Cx_Wire_V1_EchoRequest.with { $0.text = "c1:bonus" }.serializedBytes()
+        try await sender.write { db in
+            try Outbox.enqueue(db, OutboxEvent(eventID: "e1", destination: "receiver", method: Self.apply.fullName, orderingKey: "c1", payload: payload))
+        }
+        let relay = OutboxRelay(
+            store: sender, peers: ["receiver": peer],
+            options: .init(initialBackoff: .milliseconds(1), maxBackoff: .milliseconds(2), refuseAfter: 3), logger: logger)
+        let started = Date()
+        while Date().timeIntervalSince(started) < 20 {
+            if try await sender.outboxBacklog().isEmpty { break }
+            try await relay.deliverDue()
+            try await Task.sleep(for: .milliseconds(3))
+        }
+        let backlog = try await sender.outboxBacklog()
+        XCTAssertEqual(backlog, [], "delivered, not set aside")
+        XCTAssertEqual(calls.withLockedValue { $0 }, 9)
+        await peer.close()
+        server.close()
+    }
+
     func testOnlyAnAnswerAboutTheEventItselfIsARefusal() {
         for code in [RPCCode.invalidArgument, .notFound, .failedPrecondition, .alreadyExists, .outOfRange] {
             XCTAssertTrue(OutboxRelay.isRefusal(RPCError(code: code, message: "x")), "\(code)")
