@@ -19,7 +19,7 @@ public enum PeerAddresses {
         if let token { configuration.metadata["authorization"] = "Bearer \(token)" }
         var peers: [CXServiceName: RPCClient] = [:]
         for (service, given) in flags {
-            let address = given ?? environment[service.addressVariable] ?? service.defaultAddress
+            let address = given ?? environment[service.addressVariable].flatMap { $0.isEmpty ? nil : $0 } ?? service.defaultAddress
             if address.lowercased() == "none" { continue }
             guard let (host, port) = try? RPCClient.parse(address: address) else {
                 let source = given != nil ? "--\(service.rawValue)-addr" : service.addressVariable

@@ -76,7 +76,7 @@ public struct ServiceOptions: ParsableArguments {
         version: String = CXVersion.current
     ) throws -> ResolvedServiceOptions {
         let listenSource = listen != nil ? "--listen" : service.addressVariable
-        let address = listen ?? environment[service.addressVariable] ?? service.defaultAddress
+        let address = listen ?? environment[service.addressVariable].flatMap { $0.isEmpty ? nil : $0 } ?? service.defaultAddress
         let host: String
         let port: Int
         if let parsed = try? RPCClient.parse(address: address) {

@@ -132,24 +132,27 @@ public struct AccessControl: Sendable {
     }
 
     /// Reads a tokens file: one token per line, `ROLE TOKEN`, where ROLE is
-    /// `admin`, `service` or `read-only`; blank lines and text after `#`
-    /// are ignored.
+    /// `admin`, `service` or `read-only`; blank lines are ignored, and so is
+    /// a line's rest from a field starting with `#`.
     ///
     /// - Parameter source: the file's name, for errors ("tokens:3: ...").
     /// - Throws: ``AccessControlError`` naming the line; the message never
     ///   contains a token.
     public static func parseTokens(_ text: String, source: String) throws -> [(role: Role, token: String)] {
         var tokens: [(role: Role, token: String)] = []
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            let fields = line.split(whereSeparator: \.isWhitespace)
+        for (number, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            // A comment starts with a field that starts with "#", so a "#"
+            // inside a token is part of it.
+            var fields = line.split(whereSeparator: \.isWhitespace)
+            if let comment = fields.firstIndex(where: { $0.hasPrefix("#") }) { fields.removeSubrange(comment...) }
             if fields.isEmpty { continue }
             guard fields.count == 2 else {
                 throw AccessControlError("\(source):\(number + 1): expected \"ROLE TOKEN\" (2 fields), found \(fields.count)")
             }
             guard let role = Role(rawValue: String(fields[0]).lowercased()) else {
+                // Never quoted: a file written TOKEN ROLE would put the token in the log.
                 throw AccessControlError(
-                    "\(source):\(number + 1): role \"\(fields[0])\" is not one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+                    "\(source):\(number + 1): the first field must be a role, one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             tokens.append((role, String(fields[1])))
         }

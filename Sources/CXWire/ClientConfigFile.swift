@@ -6,7 +6,7 @@ import Foundation
 /// on every command.
 ///
 /// `$CX_CONFIG`, else `$XDG_CONFIG_HOME/cx/cxctl.conf` (`~/.config/cx/cxctl.conf`).
-/// Lines of `key = value`; `#` starts a comment:
+/// Lines of `key = value`; `#` at the start of a line or after white space starts a comment:
 ///
 ///     token    = 3f9c...        # sent as "authorization: Bearer <token>"
 ///     profiles = 127.0.0.1:7101
@@ -50,9 +50,12 @@ public struct ClientConfigFile: Sendable {
     public static func parse(_ text: String, path: String) throws(ClientConfigError) -> ClientConfigFile {
         var config = ClientConfigFile()
         config.path = path
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = (rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-                .trimmingCharacters(in: .whitespaces)
+        for (number, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            // "#" starts a comment at the start of a line or after white space,
+            // so a token may contain one.
+            var line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("#") { continue }
+            if let comment = line.range(of: #"\s#"#, options: .regularExpression) { line = String(line[..<comment.lowerBound]) }
             if line.isEmpty { continue }
             guard let equals = line.firstIndex(of: "=") else {
                 throw ClientConfigError("\(path):\(number + 1): expected \"key = value\"")

@@ -39,8 +39,16 @@ struct ConnectionOptions: ParsableArguments {
     var callOptions: CallOptions {
         var metadata: [String: String] = [:]
         let environment = ProcessInfo.processInfo.environment
-        // A config file that cannot be read was already reported by target(_:).
-        if let token = token ?? environment["CX_TOKEN"].flatMap({ $0.isEmpty ? nil : $0 }) ?? (try? config())?["token"], !token.isEmpty {
+        var fromFile: String?
+        if token == nil, environment["CX_TOKEN"].map({ $0.isEmpty }) ?? true {
+            do {
+                fromFile = try config()["token"]
+            } catch {
+                // No token is sent then; say why, or the server's "needs a token" misleads.
+                FileHandle.standardError.write(Data("cxctl: \(error); no token sent\n".utf8))
+            }
+        }
+        if let token = token ?? environment["CX_TOKEN"].flatMap({ $0.isEmpty ? nil : $0 }) ?? fromFile, !token.isEmpty {
             metadata["authorization"] = "Bearer \(token)"
         }
         return CallOptions(timeout: .nanoseconds(Int64(timeout * 1e9)), metadata: metadata)

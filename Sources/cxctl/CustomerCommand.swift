@@ -60,7 +60,7 @@ struct CustomerCommand: AsyncParsableCommand {
         // The connection every cxctl command makes (addresses and token from
         // the environment or the config file), with this command's timeout
         // and token; --addr names one service, so this command has none.
-        let connection = try ConnectionOptions.parse(["--timeout", String(timeout)] + (token.map { ["--token", $0] } ?? []))
+        let connection = try ConnectionOptions.parse(["--timeout", String(timeout)] + (token.map { ["--token=\($0)"] } ?? []))
         var sources: [CXServiceName: CustomerSource] = [:]
         for service in CXServiceName.allCases {
             let target = try connection.target(service.rawValue)

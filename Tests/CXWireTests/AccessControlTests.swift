@@ -117,9 +117,15 @@ final class AccessControlTests: XCTestCase {
             XCTAssertEqual("\(error)", "tokens:1: expected \"ROLE TOKEN\" (2 fields), found 1")
         }
         XCTAssertThrowsError(try AccessControl.parseTokens("\nroot \(adminToken)\n", source: "tokens")) { error in
-            XCTAssertEqual("\(error)", "tokens:2: role \"root\" is not one of read-only, service, admin")
-            XCTAssertFalse("\(error)".contains(self.adminToken))
+            XCTAssertEqual("\(error)", "tokens:2: the first field must be a role, one of read-only, service, admin")
         }
+        // Written the wrong way round, the token is in the first field: it must not reach the message.
+        XCTAssertThrowsError(try AccessControl.parseTokens("\(adminToken) admin\n", source: "tokens")) { error in
+            XCTAssertFalse("\(error)".contains(self.adminToken), "\(error)")
+        }
+        // Windows line ends, and a "#" inside a token.
+        let crlf = try AccessControl.parseTokens("# ops\r\nadmin abc#def-0123456789abc # note\r\n", source: "tokens")
+        XCTAssertEqual(crlf.map(\.token), ["abc#def-0123456789abc"])
         XCTAssertThrowsError(try AccessControl(tokens: [(.admin, "short")])) { error in
             XCTAssertTrue("\(error)".contains("at least 16"), "\(error)")
             XCTAssertFalse("\(error)".contains("short"))
@@ -147,5 +153,27 @@ final class AccessControlTests: XCTestCase {
         XCTAssertEqual(access["/cx.feedback.v1.Feedback/GetScores"], .read)
         XCTAssertEqual(access["/cx.wire.v1.Outbox/Retry"], .admin)
         XCTAssertEqual(CXMethods.all.filter { $0.access == .public }.map(\.fullName), ["/cx.wire.v1.Health/Check"])
+    }
+}
+
+/// The clients' config file (cxctl, cx-load).
+final class ClientConfigFileTests: XCTestCase {
+    func testKeysValuesCommentsWindowsLineEndsAndAHashInsideAToken() throws {
+        let config = try ClientConfigFile.parse(
+            "# written by hand\r\ntoken = abc#def-0123456789  # the admin's\r\nprofiles = 127.0.0.1:7101\r\n\r\n", path: "cxctl.conf")
+        XCTAssertEqual(config["token"], "abc#def-0123456789")
+        XCTAssertEqual(config["profiles"], "127.0.0.1:7101")
+        XCTAssertNil(config["loyalty"])
+        XCTAssertThrowsError(try ClientConfigFile.parse("token 3f9c\n", path: "c")) { error in
+            XCTAssertEqual("\(error)", "c:1: expected \"key = value\"")
+        }
+        XCTAssertThrowsError(try ClientConfigFile.parse("\ntokn = x\n", path: "c")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("c:2: unknown key \"tokn\""), "\(error)")
+        }
+        XCTAssertThrowsError(try ClientConfigFile.load(environment: ["CX_CONFIG": "/nonexistent/cxctl.conf"])) { error in
+            XCTAssertEqual("\(error)", "$CX_CONFIG: cannot read \"/nonexistent/cxctl.conf\"")
+        }
+        let none = try ClientConfigFile.load(environment: ["XDG_CONFIG_HOME": "/nonexistent"])
+        XCTAssertNil(none.path, "no file at the default place is an empty config")
     }
 }
