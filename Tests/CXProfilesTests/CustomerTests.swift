@@ -255,4 +255,24 @@ final class CustomerTests: XCTestCase {
             try await h.pushTraits(customer.id, event: "e3", occurredAt: t0, mask: ["last_nps"]) { $0.lastNps = 11 }
         }
     }
+
+    func testATraitTimeAheadOfTheClockIsTakenAsNowAndOneFarAheadIsRefused() async throws {
+        let h = try await ProfilesHarness.start()
+        defer { Task { await h.stop() } }
+        let customer = try await h.create { $0.name = "Omid" }
+        let now = h.clock.now
+        // A peer's clock ten minutes fast: applied, as of now.
+        let fast = try await h.pushTraits(customer.id, event: "f1", occurredAt: now + 600, mask: ["tier"]) { $0.tier = "gold" }
+        XCTAssertEqual(fast.outcome, .applied)
+        // So the next true update, a second later, is not stale behind it.
+        h.clock.advance(days: 1.0 / 86_400)
+        let next = try await h.pushTraits(customer.id, event: "f2", occurredAt: h.clock.now, mask: ["tier"]) { $0.tier = "silver" }
+        XCTAssertEqual(next.outcome, .applied)
+        // A time far ahead would freeze the trait until then: refused, and nothing changes.
+        await assertRPCError(.invalidArgument, field: "occurred_at", reason: "OCCURRED_IN_FUTURE") {
+            try await h.pushTraits(customer.id, event: "f3", occurredAt: h.clock.now + 86_400 * 365, mask: ["tier"]) { $0.tier = "platinum" }
+        }
+        let after = try await h.get(customer.id)
+        XCTAssertEqual(after.traits.tier, "silver")
+    }
 }

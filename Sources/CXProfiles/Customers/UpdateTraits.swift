@@ -10,6 +10,8 @@ extension ProfilesService {
         "tier", "journey_stage", "lifetime_spend", "purchase_count", "last_purchase_at", "last_nps", "surveys_answered",
     ]
     static let knownSources: Set<String> = ["loyalty", "journey", "feedback", "profiles"]
+    /// Seconds a peer's `occurred_at` may be ahead of this server's clock (and is taken as now).
+    static let maxClockAhead: TimeInterval = 3_600
 
     /// Other services push the traits they own. Deduplicated by (source,
     /// event_id); a trait is only overwritten by a value at least as recent
@@ -45,8 +47,20 @@ extension ProfilesService {
             guard seen.insert(path).inserted else { throw RPCError.invalidArgument(field: "update_mask[\(index)]", "\"\(path)\" is named twice") }
         }
         try CustomerValidation.validateTraits(request.traits, prefix: "traits")
-        let occurred = request.occurredAt.date.timeIntervalSince1970
         let now = clock()
+        // A peer's clock a little ahead is clamped to ours; one far ahead is a
+        // mistake (or a forgery), and a trait time in the future would make
+        // every true update after it look stale until then.
+        let occurred: TimeInterval
+        let ahead = request.occurredAt.date.timeIntervalSince1970 - now.timeIntervalSince1970
+        guard ahead <= Self.maxClockAhead else {
+            throw RPCError(
+                code: .invalidArgument,
+                message: "occurred_at: \(Int(ahead)) s ahead of this server's clock; at most \(Int(Self.maxClockAhead)) s is taken (as now)",
+                fieldViolations: [.init(field: "occurred_at", description: "in the future")],
+                reason: "OCCURRED_IN_FUTURE")
+        }
+        occurred = min(request.occurredAt.date.timeIntervalSince1970, now.timeIntervalSince1970)
         let segments = self.segments
         let cache = self.cache
         return try await store.write { db in
