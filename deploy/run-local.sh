@@ -53,15 +53,16 @@ mkdir -p "$data/logs" "$run"
 # Tokens: one per role, made once and kept with the data.
 tokens="$data/tokens"
 if [ ! -s "$tokens" ]; then
-  umask 077
   token() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
-  {
-    echo "# CX bearer tokens for this local platform: ROLE TOKEN. Keep private."
-    echo "admin $(token)"
-    echo "service $(token)"
-    echo "read-only $(token)"
-  } >"$tokens"
-  umask 022
+  (
+    umask 077 # created private, never readable by others even for a moment
+    {
+      echo "# CX bearer tokens for this local platform: ROLE TOKEN. Keep private."
+      echo "admin $(token)"
+      echo "service $(token)"
+      echo "read-only $(token)"
+    } >"$tokens"
+  )
 fi
 chmod 600 "$tokens"
 export CX_TOKENS_FILE="$tokens"
@@ -88,16 +89,21 @@ done
 # is written only when it does not exist or was written here before.
 marker="# written by deploy/run-local.sh"
 conf="$data/cxctl.conf"
-{
-  echo "$marker for $data"
-  echo "token = $(awk '$1 == "admin" { print $2; exit }' "$tokens")"
-  for s in "${services[@]}"; do echo "$s = $(cat "$run/$s.addr")"; done
-} >"$conf"
+(
+  umask 077 # it holds the admin token
+  {
+    echo "$marker for $data"
+    echo "token = $(awk '$1 == "admin" { print $2; exit }' "$tokens")"
+    for s in "${services[@]}"; do echo "$s = $(cat "$run/$s.addr")"; done
+  } >"$conf"
+)
 chmod 600 "$conf"
 user_conf="${CX_CONFIG:-${XDG_CONFIG_HOME:-$HOME/.config}/cx/cxctl.conf}"
-if [ ! -e "$user_conf" ] || head -n 1 "$user_conf" | grep -q "^$marker"; then
+if [ "$user_conf" -ef "$conf" ]; then
+  conf_note="cxctl reads $conf (\$CX_CONFIG)"
+elif [ ! -e "$user_conf" ] || head -n 1 "$user_conf" | grep -q "^$marker"; then
   mkdir -p "$(dirname "$user_conf")"
-  cp "$conf" "$user_conf"
+  (umask 077 && cp "$conf" "$user_conf")
   chmod 600 "$user_conf"
   conf_note="cxctl reads $user_conf (admin token and addresses)"
 else
