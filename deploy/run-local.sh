@@ -59,6 +59,7 @@ if [ ! -s "$tokens" ]; then
     {
       echo "# CX bearer tokens for this local platform: ROLE TOKEN. Keep private."
       echo "admin $(token)"
+      echo "peer $(token)"
       echo "service $(token)"
       echo "read-only $(token)"
     } >"$tokens"

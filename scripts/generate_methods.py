@@ -34,7 +34,7 @@ def lower_first(name):
 
 
 ACCESS_FIELD = 50100  # cx.common.v1.access, an extension of MethodOptions
-ACCESS_NAMES = {1: 'public', 2: 'read', 3: 'write', 4: 'admin'}
+ACCESS_NAMES = {1: 'public', 2: 'read', 3: 'write', 4: 'admin', 5: 'peer'}
 
 
 def varint(data, i):
@@ -116,7 +116,7 @@ def main():
                 access = method_access(m.options)
                 if access is None:
                     sys.exit(f'generate_methods: {f.package}.{s.name}/{m.name} declares no access: add '
-                             '`option (cx.common.v1.access) = ACCESS_READ;` (or PUBLIC, WRITE, ADMIN), see cx/common/v1/access.proto')
+                             '`option (cx.common.v1.access) = ACCESS_READ;` (or PUBLIC, WRITE, PEER, ADMIN), see cx/common/v1/access.proto')
                 methods.append((lower_first(m.name), m.name, swift_type(m.input_type, packages), swift_type(m.output_type, packages), access))
                 all_methods.append((f'/{f.package}.{s.name}/{m.name}', f'{enum}.{lower_first(m.name)}'))
             services.append((f.package, s.name, enum, methods))

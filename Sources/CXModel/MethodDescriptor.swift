@@ -31,23 +31,37 @@ public struct MethodDescriptor<Request: CXMessage, Response: CXMessage>: Sendabl
 
 /// Who may call a method (`cx.common.v1.Access` in proto-spec): each role
 /// may call the methods of its own level and below.
+/// The raw values are the proto enum's numbers; the order is reach.
 public enum MethodAccess: Int, Sendable, Hashable, Comparable, CaseIterable, CustomStringConvertible {
     /// No token needed (health checks, for probes).
     case `public` = 1
     /// Any known token.
     case read = 2
-    /// The service and admin roles.
+    /// The service, peer and admin roles.
     case write = 3
+    /// What only another CX service sends: the peer and admin roles.
+    case peer = 5
     /// The admin role only.
     case admin = 4
 
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+    private var rank: Int {
+        switch self {
+        case .public: 0
+        case .read: 1
+        case .write: 2
+        case .peer: 3
+        case .admin: 4
+        }
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rank < rhs.rank }
 
     public var description: String {
         switch self {
         case .public: "public"
         case .read: "read"
         case .write: "write"
+        case .peer: "peer"
         case .admin: "admin"
         }
     }

@@ -53,11 +53,12 @@ public struct ServiceOptions: ParsableArguments {
     public var shutdownGrace: Double?
 
     @Option(name: .long, help: ArgumentHelp(
-        "File of bearer tokens, one per line: ROLE TOKEN (ROLE: admin, service, read-only); # starts a comment.",
+        "File of bearer tokens, one per line: ROLE TOKEN (ROLE: admin, peer, service, read-only); # starts a comment.",
         discussion: """
-            Default: $CX_TOKENS_FILE. $CX_ADMIN_TOKEN, $CX_SERVICE_TOKEN and $CX_READONLY_TOKEN add one token \
-            each. Every call but health checks must carry one ("authorization: Bearer <token>"). The token this \
-            service calls its peers with is $CX_SERVICE_TOKEN, else the file's first service token.
+            Default: $CX_TOKENS_FILE. $CX_ADMIN_TOKEN, $CX_PEER_TOKEN, $CX_SERVICE_TOKEN and $CX_READONLY_TOKEN \
+            add one token each. Every call but health checks must carry one ("authorization: Bearer <token>"). \
+            The CX services call each other with the peer role: the token this service sends its peers is \
+            $CX_PEER_TOKEN, else the file's first peer token.
             """,
         valueName: "path"))
     public var tokensFile: String?
@@ -146,7 +147,7 @@ public struct ServiceOptions: ParsableArguments {
         guard !tokens.list.isEmpty else {
             throw ValidationError("""
                 no tokens: give --tokens-file (or $CX_TOKENS_FILE) with lines "ROLE TOKEN", or set $CX_ADMIN_TOKEN, \
-                $CX_SERVICE_TOKEN, $CX_READONLY_TOKEN; or pass --no-auth to serve without access control
+                $CX_PEER_TOKEN, $CX_SERVICE_TOKEN, $CX_READONLY_TOKEN; or pass --no-auth to serve without access control
                 """)
         }
         let control: AccessControl
@@ -159,11 +160,11 @@ public struct ServiceOptions: ParsableArguments {
         return (control, ["access control on: \(counts) token(s) from \(tokens.source)"] + tokens.notices)
     }
 
-    /// The token this service sends to its peers: `$CX_SERVICE_TOKEN`, else
-    /// the tokens file's first service token; nil when there is none.
+    /// The token this service sends to its peers: `$CX_PEER_TOKEN`, else
+    /// the tokens file's first peer token; nil when there is none.
     public func peerToken(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
-        if let token = environment["CX_SERVICE_TOKEN"], !token.isEmpty { return token }
-        return try configuredTokens(environment: environment).list.first { $0.role == .service }?.token
+        if let token = environment["CX_PEER_TOKEN"], !token.isEmpty { return token }
+        return try configuredTokens(environment: environment).list.first { $0.role == .peer }?.token
     }
 
     private func configuredTokens(
@@ -194,7 +195,9 @@ public struct ServiceOptions: ParsableArguments {
                 notices.append("tokens file \(path) can be read by any user (mode \(String(mode, radix: 8))); chmod o= it")
             }
         }
-        for (variable, role) in [("CX_ADMIN_TOKEN", Role.admin), ("CX_SERVICE_TOKEN", .service), ("CX_READONLY_TOKEN", .readOnly)] {
+        for (variable, role) in [
+            ("CX_ADMIN_TOKEN", Role.admin), ("CX_PEER_TOKEN", .peer), ("CX_SERVICE_TOKEN", .service), ("CX_READONLY_TOKEN", .readOnly),
+        ] {
             if let token = environment[variable], !token.isEmpty {
                 list.append((role, token))
                 sources.append("$\(variable)")

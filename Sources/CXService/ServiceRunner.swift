@@ -45,9 +45,13 @@ public enum ServiceRunner {
     ///     options (for the data directory) and the service's logger.
     ///   - services: more lifecycle services to run beside the server (an
     ///     outbox relay, say), started before it and stopped after it.
+    ///   - sendsToPeers: the service tells peers through its outbox; with
+    ///     access control on and no peer token it says, once, that they will
+    ///     refuse it.
     public static func run(
         _ service: CXServiceName,
         options: ServiceOptions,
+        sendsToPeers: Bool = false,
         register: (inout RPCRouter, ResolvedServiceOptions, Logger) async throws -> [any Service] = { _, _, _ in [] }
     ) async throws {
         let resolved = try options.resolve(service: service)
@@ -56,6 +60,10 @@ public enum ServiceRunner {
         logger.logLevel = resolved.logLevel
         for notice in resolved.notices {
             logger.log(level: resolved.server.accessControl == nil ? .warning : .notice, "\(notice)")
+        }
+        if sendsToPeers, resolved.server.accessControl != nil, try options.peerToken() == nil {
+            logger.warning(
+                "no peer token ($CX_PEER_TOKEN or a peer line in the tokens file): peers with access control on will refuse this service's events, which wait in its outbox")
         }
         try FileManager.default.createDirectory(at: resolved.dataDirectory, withIntermediateDirectories: true)
 

@@ -7,6 +7,9 @@ public enum Role: String, Sendable, CaseIterable, CustomStringConvertible {
     case readOnly = "read-only"
     /// A business's own services: records purchases, events, responses.
     case service
+    /// The CX services calling each other (their outboxes): also the
+    /// methods only a peer may call, a customer's traits, loyalty's events.
+    case peer
     /// People who run the platform: programs, rules, segments, erasure.
     case admin
 
@@ -15,6 +18,7 @@ public enum Role: String, Sendable, CaseIterable, CustomStringConvertible {
         switch self {
         case .readOnly: .read
         case .service: .write
+        case .peer: .peer
         case .admin: .admin
         }
     }

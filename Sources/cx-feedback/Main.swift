@@ -53,7 +53,7 @@ struct FeedbackCommand: AsyncParsableCommand {
 
     func run() async throws {
         let peers = try PeerAddresses.clients([(.loyalty, loyaltyAddress), (.journey, journeyAddress), (.profiles, profilesAddress)], token: try options.peerToken())
-        try await ServiceRunner.run(.feedback, options: options) { router, resolved, logger in
+        try await ServiceRunner.run(.feedback, options: options, sendsToPeers: !peers.isEmpty) { router, resolved, logger in
             let service = try await FeedbackService.open(directory: resolved.dataDirectory, destinations: Set(peers.keys))
             service.register(into: &router)
             OutboxMethods.register(into: &router, store: service.store, server: "feedback", destinations: Set(peers.keys.map(\.rawValue)))

@@ -52,7 +52,7 @@ struct JourneyCommand: AsyncParsableCommand {
     func run() async throws {
         let peers = try PeerAddresses.clients([(.profiles, profilesAddress)], token: try options.peerToken())
         let interval = lostInterval
-        try await ServiceRunner.run(.journey, options: options) { router, resolved, logger in
+        try await ServiceRunner.run(.journey, options: options, sendsToPeers: !peers.isEmpty) { router, resolved, logger in
             let service = try await JourneyService.open(directory: resolved.dataDirectory, destinations: Set(peers.keys))
             service.register(into: &router)
             OutboxMethods.register(into: &router, store: service.store, server: "journey", destinations: Set(peers.keys.map(\.rawValue)))

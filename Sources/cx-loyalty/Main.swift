@@ -59,7 +59,7 @@ struct LoyaltyCommand: AsyncParsableCommand {
     func run() async throws {
         let peers = try PeerAddresses.clients([(.profiles, profilesAddress), (.journey, journeyAddress)], token: try options.peerToken())
         let interval = batchInterval
-        try await ServiceRunner.run(.loyalty, options: options) { router, resolved, logger in
+        try await ServiceRunner.run(.loyalty, options: options, sendsToPeers: !peers.isEmpty) { router, resolved, logger in
             let service = try await LoyaltyService.open(directory: resolved.dataDirectory, destinations: Set(peers.keys))
             service.register(into: &router)
             OutboxMethods.register(into: &router, store: service.store, server: "loyalty", destinations: Set(peers.keys.map(\.rawValue)))

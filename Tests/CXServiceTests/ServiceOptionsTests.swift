@@ -83,7 +83,8 @@ final class ServiceOptionsTests: XCTestCase {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("tokens")
-        try "admin admin-token-0123456789\nservice service-token-0123456789\n".write(to: file, atomically: true, encoding: .utf8)
+        try "admin admin-token-0123456789\nservice service-token-0123456789\npeer peer-token-0123456789\n"
+            .write(to: file, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
 
         let resolved = try options(["--tokens-file", file.path]).resolve(
@@ -91,14 +92,16 @@ final class ServiceOptionsTests: XCTestCase {
         let control = try XCTUnwrap(resolved.server.accessControl)
         XCTAssertEqual(control.role(of: "admin-token-0123456789"), .admin)
         XCTAssertEqual(control.role(of: "service-token-0123456789"), .service)
+        XCTAssertEqual(control.role(of: "peer-token-0123456789"), .peer)
         XCTAssertEqual(control.role(of: "reader-token-0123456789"), .readOnly)
-        XCTAssertEqual(resolved.notices.first, "access control on: 1 read-only, 1 service, 1 admin token(s) from \(file.path), $CX_READONLY_TOKEN")
+        XCTAssertEqual(resolved.notices.first, "access control on: 1 read-only, 1 service, 1 peer, 1 admin token(s) from \(file.path), $CX_READONLY_TOKEN")
         XCTAssertFalse(resolved.notices.joined().contains("0123456789"), "a notice must never show a token")
 
-        XCTAssertEqual(try options(["--tokens-file", file.path]).peerToken(environment: [:]), "service-token-0123456789")
+        // Peers are called with the peer token, never the business's service one.
+        XCTAssertEqual(try options(["--tokens-file", file.path]).peerToken(environment: [:]), "peer-token-0123456789")
         XCTAssertEqual(
-            try options(["--tokens-file", file.path]).peerToken(environment: ["CX_SERVICE_TOKEN": "other-service-token-01"]),
-            "other-service-token-01")
+            try options(["--tokens-file", file.path]).peerToken(environment: ["CX_PEER_TOKEN": "other-peer-token-0123"]),
+            "other-peer-token-0123")
 
         // A file others can read is served, with a warning.
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)

@@ -11,6 +11,7 @@ final class AccessControlTests: XCTestCase {
     private let adminToken = "admin-0123456789abcdef"
     private let serviceToken = "service-0123456789abcdef"
     private let readerToken = "reader-0123456789abcdef"
+    private let peerToken = "peer-0123456789abcdef"
 
     /// A test method of each access level, all echoing.
     private enum Methods {
@@ -20,6 +21,8 @@ final class AccessControlTests: XCTestCase {
             service: "cx.test.v1.Access", method: "Write", access: .write)
         static let admin = MethodDescriptor<Cx_Wire_V1_EchoRequest, Cx_Wire_V1_EchoResponse>(
             service: "cx.test.v1.Access", method: "Admin", access: .admin)
+        static let peer = MethodDescriptor<Cx_Wire_V1_EchoRequest, Cx_Wire_V1_EchoResponse>(
+            service: "cx.test.v1.Access", method: "Peer", access: .peer)
         /// A descriptor made by hand without saying its access: admin only.
         static let unsaid = MethodDescriptor<Cx_Wire_V1_EchoRequest, Cx_Wire_V1_EchoResponse>(
             service: "cx.test.v1.Access", method: "Unsaid")
@@ -27,12 +30,12 @@ final class AccessControlTests: XCTestCase {
 
     private func startServer() async throws -> RPCServer {
         var router = RPCRouter()
-        for method in [Methods.read, Methods.write, Methods.admin, Methods.unsaid] {
+        for method in [Methods.read, Methods.write, Methods.peer, Methods.admin, Methods.unsaid] {
             router.register(method, synchronousHandler: { request, _ in Cx_Wire_V1_EchoResponse.with { $0.text = request.text } })
         }
         var configuration = RPCServerConfiguration(name: "access-test")
         configuration.accessControl = try AccessControl(tokens: [
-            (.admin, adminToken), (.service, serviceToken), (.readOnly, readerToken),
+            (.admin, adminToken), (.service, serviceToken), (.readOnly, readerToken), (.peer, peerToken),
         ])
         let server = RPCServer(configuration: configuration, router: router, logger: .init(label: "test"))
         try await server.start()
@@ -51,13 +54,14 @@ final class AccessControlTests: XCTestCase {
         let server = try await startServer()
         defer { server.close() }
         let expected: [(token: String, role: String, allowed: Set<String>)] = [
-            (adminToken, "admin", ["Read", "Write", "Admin", "Unsaid"]),
+            (adminToken, "admin", ["Read", "Write", "Peer", "Admin", "Unsaid"]),
+            (peerToken, "peer", ["Read", "Write", "Peer"]),
             (serviceToken, "service", ["Read", "Write"]),
             (readerToken, "read-only", ["Read"]),
         ]
         for (token, role, allowed) in expected {
             let client = client(server, authorization: "Bearer \(token)")
-            for method in [Methods.read, Methods.write, Methods.admin, Methods.unsaid] {
+            for method in [Methods.read, Methods.write, Methods.peer, Methods.admin, Methods.unsaid] {
                 if allowed.contains(method.method) {
                     let answer = try await client.call(method, echo("hi \(role)"))
                     XCTAssertEqual(answer.text, "hi \(role)", "\(role) -> \(method.method)")
@@ -117,7 +121,7 @@ final class AccessControlTests: XCTestCase {
             XCTAssertEqual("\(error)", "tokens:1: expected \"ROLE TOKEN\" (2 fields), found 1")
         }
         XCTAssertThrowsError(try AccessControl.parseTokens("\nroot \(adminToken)\n", source: "tokens")) { error in
-            XCTAssertEqual("\(error)", "tokens:2: the first field must be a role, one of read-only, service, admin")
+            XCTAssertEqual("\(error)", "tokens:2: the first field must be a role, one of read-only, service, peer, admin")
         }
         // Written the wrong way round, the token is in the first field: it must not reach the message.
         XCTAssertThrowsError(try AccessControl.parseTokens("\(adminToken) admin\n", source: "tokens")) { error in
@@ -148,8 +152,9 @@ final class AccessControlTests: XCTestCase {
         XCTAssertEqual(access["/cx.loyalty.v1.Loyalty/RecordPurchase"], .write)
         XCTAssertEqual(access["/cx.loyalty.v1.Loyalty/UpdateProgram"], .admin)
         XCTAssertEqual(access["/cx.profiles.v1.Customers/DeleteCustomer"], .admin)
-        XCTAssertEqual(access["/cx.profiles.v1.Customers/UpdateTraits"], .write)
-        XCTAssertEqual(access["/cx.journey.v1.Journey/RecordLoyaltyEvent"], .write)
+        XCTAssertEqual(access["/cx.profiles.v1.Customers/UpdateTraits"], .peer, "a business's services may not forge traits")
+        XCTAssertEqual(access["/cx.journey.v1.Journey/RecordLoyaltyEvent"], .peer)
+        XCTAssertEqual(access["/cx.loyalty.v1.Loyalty/AwardBonus"], .write, "feedback's bonuses, and a shop's review bonuses")
         XCTAssertEqual(access["/cx.feedback.v1.Feedback/GetScores"], .read)
         XCTAssertEqual(access["/cx.wire.v1.Outbox/Retry"], .admin)
         XCTAssertEqual(CXMethods.all.filter { $0.access == .public }.map(\.fullName), ["/cx.wire.v1.Health/Check"])

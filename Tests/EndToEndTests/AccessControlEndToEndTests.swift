@@ -76,7 +76,7 @@ final class AccessControlEndToEndTests: XCTestCase {
         for name in ["Tehran by service", "Wrong", "None"] { XCTAssertFalse(listed.stdout.contains("\"\(name)\""), listed.stdout) }
         let (status, log) = profiles.stop()
         XCTAssertEqual(status, 0)
-        XCTAssertTrue(log.contains("access control on: 1 read-only, 1 service, 1 admin token(s)"), log)
+        XCTAssertTrue(log.contains("access control on: 1 read-only, 1 service, 0 peer, 1 admin token(s)"), log)
         for (_, token) in tokens { XCTAssertFalse(log.contains(token), "a token in the log:\n\(log)") }
         XCTAssertFalse(log.contains("0123456789abcde"), "part of a token in the log")
     }

@@ -4,7 +4,7 @@ import Foundation
 import XCTest
 
 /// The four real executables as one platform on loopback, with access
-/// control on (each service calls its peers with the service token): a
+/// control on (each service calls its peers with the peer token): a
 /// customer's life from a first visit to a silver advocate, then a service
 /// stopped while the others produce events for it, and restarted.
 final class PlatformLifecycleTests: XCTestCase {
@@ -23,6 +23,7 @@ final class PlatformLifecycleTests: XCTestCase {
         tokensFile = directory.appendingPathComponent("tokens")
         try """
         admin \(adminToken)
+        peer lifecycle-peer-0123456789
         service lifecycle-service-0123456789
         read-only lifecycle-reader-0123456789
         """.write(to: tokensFile, atomically: true, encoding: .utf8)

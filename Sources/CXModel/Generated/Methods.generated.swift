@@ -98,7 +98,7 @@ public enum CXMethods {
     ]
 
     /// FNV-1a 64 over the .proto files this was generated from.
-    public static let protoSpecFingerprint: UInt64 = 0x4f7b6c8c1d8bc62c
+    public static let protoSpecFingerprint: UInt64 = 0x9f394c2c86236f65
 }
 
 /// The methods of `cx.feedback.v1.Feedback`.
@@ -182,9 +182,9 @@ public enum Cx_Journey_V1_Journey {
     public static let recordEvents = MethodDescriptor<Cx_Journey_V1_RecordEventsRequest, Cx_Journey_V1_RecordEventsResponse>(
         service: serviceName, method: "RecordEvents", access: .write)
 
-    /// `/cx.journey.v1.Journey/RecordLoyaltyEvent`, access: write
+    /// `/cx.journey.v1.Journey/RecordLoyaltyEvent`, access: peer
     public static let recordLoyaltyEvent = MethodDescriptor<Cx_Loyalty_V1_LoyaltyEvent, Cx_Journey_V1_RecordLoyaltyEventResponse>(
-        service: serviceName, method: "RecordLoyaltyEvent", access: .write)
+        service: serviceName, method: "RecordLoyaltyEvent", access: .peer)
 
     /// `/cx.journey.v1.Journey/MoveStage`, access: admin
     public static let moveStage = MethodDescriptor<Cx_Journey_V1_MoveStageRequest, Cx_Journey_V1_MoveStageResponse>(
@@ -380,9 +380,9 @@ public enum Cx_Profiles_V1_Customers {
     public static let importCustomers = MethodDescriptor<Cx_Profiles_V1_ImportCustomersRequest, Cx_Profiles_V1_ImportCustomersResponse>(
         service: serviceName, method: "ImportCustomers", access: .admin)
 
-    /// `/cx.profiles.v1.Customers/UpdateTraits`, access: write
+    /// `/cx.profiles.v1.Customers/UpdateTraits`, access: peer
     public static let updateTraits = MethodDescriptor<Cx_Profiles_V1_UpdateTraitsRequest, Cx_Profiles_V1_UpdateTraitsResponse>(
-        service: serviceName, method: "UpdateTraits", access: .write)
+        service: serviceName, method: "UpdateTraits", access: .peer)
 }
 
 /// The methods of `cx.profiles.v1.Personas`.

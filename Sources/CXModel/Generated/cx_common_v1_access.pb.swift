@@ -19,7 +19,12 @@
 ///   role        may call
 ///   read-only   ACCESS_PUBLIC, ACCESS_READ
 ///   service     ACCESS_PUBLIC, ACCESS_READ, ACCESS_WRITE
+///   peer        ACCESS_PUBLIC, ACCESS_READ, ACCESS_WRITE, ACCESS_PEER
 ///   admin       everything
+///
+/// The peer role is what the CX services call each other with (their
+/// outboxes); a business's own services get the service role, so they cannot
+/// call the methods only a peer may (a customer's traits, loyalty's events).
 ///
 /// A missing or unknown token is UNAUTHENTICATED (except for ACCESS_PUBLIC
 /// methods); a known token whose role is too low is PERMISSION_DENIED.
@@ -53,6 +58,10 @@ public nonisolated enum Cx_Common_V1_Access: SwiftProtobuf.Enum, Swift.CaseItera
   /// Changes to how the platform behaves, bulk or destructive operations
   /// (programs, rules, rewards, segments, erasure, imports): admin only.
   case admin // = 4
+
+  /// What only another CX service sends (through its outbox): the peer and
+  /// admin roles. Between WRITE and ADMIN in reach, though numbered last.
+  case peer // = 5
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -66,6 +75,7 @@ public nonisolated enum Cx_Common_V1_Access: SwiftProtobuf.Enum, Swift.CaseItera
     case 2: self = .read
     case 3: self = .write
     case 4: self = .admin
+    case 5: self = .peer
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -77,6 +87,7 @@ public nonisolated enum Cx_Common_V1_Access: SwiftProtobuf.Enum, Swift.CaseItera
     case .read: return 2
     case .write: return 3
     case .admin: return 4
+    case .peer: return 5
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -88,6 +99,7 @@ public nonisolated enum Cx_Common_V1_Access: SwiftProtobuf.Enum, Swift.CaseItera
     .read,
     .write,
     .admin,
+    .peer,
   ]
 
 }
@@ -142,5 +154,5 @@ public nonisolated let Cx_Common_V1_Extensions_access = SwiftProtobuf.MessageExt
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 nonisolated extension Cx_Common_V1_Access: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ACCESS_UNSPECIFIED\0\u{1}ACCESS_PUBLIC\0\u{1}ACCESS_READ\0\u{1}ACCESS_WRITE\0\u{1}ACCESS_ADMIN\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ACCESS_UNSPECIFIED\0\u{1}ACCESS_PUBLIC\0\u{1}ACCESS_READ\0\u{1}ACCESS_WRITE\0\u{1}ACCESS_ADMIN\0\u{1}ACCESS_PEER\0")
 }
