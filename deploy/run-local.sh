@@ -52,8 +52,8 @@ mkdir -p "$data/logs" "$run"
 
 # Tokens: one per role, made once and kept with the data.
 tokens="$data/tokens"
+token() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 if [ ! -s "$tokens" ]; then
-  token() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
   (
     umask 077 # created private, never readable by others even for a moment
     {
@@ -64,6 +64,9 @@ if [ ! -s "$tokens" ]; then
       echo "read-only $(token)"
     } >"$tokens"
   )
+elif ! grep -q '^peer ' "$tokens"; then
+  # A tokens file from before the peer role: the services call each other with it.
+  (umask 077 && echo "peer $(token)" >>"$tokens")
 fi
 chmod 600 "$tokens"
 export CX_TOKENS_FILE="$tokens"
