@@ -42,5 +42,22 @@ if ! python3 -c 'import sys; sys.exit(not any("\u0600" <= c <= "\u06ff" for c in
   echo "check-local-run: no Persian name in cxctl profiles list"
   exit 1
 fi
-"$cxctl" outbox >"$work/outbox.out" 2>&1 || { cat "$work/outbox.out"; exit 1; }
+# The services told each other everything (with the peer token): every
+# outbox empties, nothing refused.
+for _ in $(seq 1 60); do
+  "$cxctl" outbox -o json >"$work/outbox.json" 2>&1 || { cat "$work/outbox.json"; exit 1; }
+  if python3 -c 'import json, sys
+services = json.load(open(sys.argv[1]))
+sys.exit(any(d["pending"] or d["refused"] for s in services for d in s.get("destinations", [])))' "$work/outbox.json"; then
+    break
+  fi
+  sleep 0.5
+done
+if ! python3 -c 'import json, sys
+services = json.load(open(sys.argv[1]))
+sys.exit(any(d["pending"] or d["refused"] for s in services for d in s.get("destinations", [])))' "$work/outbox.json"; then
+  echo "check-local-run: the outboxes did not empty after cxctl demo:"
+  "$cxctl" outbox --refused
+  exit 1
+fi
 echo "check-local-run: run-local.sh, cxctl demo and cxctl profiles list: $customers customers in $(($(date +%s) - started)) s"
