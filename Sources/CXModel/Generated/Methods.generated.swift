@@ -98,7 +98,7 @@ public enum CXMethods {
     ]
 
     /// FNV-1a 64 over the .proto files this was generated from.
-    public static let protoSpecFingerprint: UInt64 = 0x9f394c2c86236f65
+    public static let protoSpecFingerprint: UInt64 = 0xed367df6a771173a
 }
 
 /// The methods of `cx.feedback.v1.Feedback`.
