@@ -11,6 +11,7 @@ public enum CXMethods {
         AnyMethodDescriptor(Cx_Feedback_V1_Feedback.complaintStats),
         AnyMethodDescriptor(Cx_Feedback_V1_Feedback.createSurvey),
         AnyMethodDescriptor(Cx_Feedback_V1_Feedback.detractorWords),
+        AnyMethodDescriptor(Cx_Feedback_V1_Feedback.eraseCustomer),
         AnyMethodDescriptor(Cx_Feedback_V1_Feedback.getComplaint),
         AnyMethodDescriptor(Cx_Feedback_V1_Feedback.getScores),
         AnyMethodDescriptor(Cx_Feedback_V1_Feedback.getSurvey),
@@ -25,6 +26,7 @@ public enum CXMethods {
         AnyMethodDescriptor(Cx_Journey_V1_Journey.createTouchpoint),
         AnyMethodDescriptor(Cx_Journey_V1_Journey.deletePlanTemplate),
         AnyMethodDescriptor(Cx_Journey_V1_Journey.detectLost),
+        AnyMethodDescriptor(Cx_Journey_V1_Journey.eraseCustomer),
         AnyMethodDescriptor(Cx_Journey_V1_Journey.funnel),
         AnyMethodDescriptor(Cx_Journey_V1_Journey.getJourney),
         AnyMethodDescriptor(Cx_Journey_V1_Journey.getRules),
@@ -47,6 +49,7 @@ public enum CXMethods {
         AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.cancelRedemption),
         AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.createReward),
         AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.enroll),
+        AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.eraseCustomer),
         AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.evaluateTiers),
         AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.expirePoints),
         AnyMethodDescriptor(Cx_Loyalty_V1_Loyalty.getAccount),
@@ -98,7 +101,7 @@ public enum CXMethods {
     ]
 
     /// FNV-1a 64 over the .proto files this was generated from.
-    public static let protoSpecFingerprint: UInt64 = 0xed367df6a771173a
+    public static let protoSpecFingerprint: UInt64 = 0xa7cb28981bc714a5
 }
 
 /// The methods of `cx.feedback.v1.Feedback`.
@@ -168,6 +171,10 @@ public enum Cx_Feedback_V1_Feedback {
     /// `/cx.feedback.v1.Feedback/ComplaintStats`, access: read
     public static let complaintStats = MethodDescriptor<Cx_Feedback_V1_ComplaintStatsRequest, Cx_Feedback_V1_ComplaintStatsResponse>(
         service: serviceName, method: "ComplaintStats", access: .read)
+
+    /// `/cx.feedback.v1.Feedback/EraseCustomer`, access: peer
+    public static let eraseCustomer = MethodDescriptor<Cx_Common_V1_EraseCustomerRequest, Cx_Common_V1_EraseCustomerResponse>(
+        service: serviceName, method: "EraseCustomer", access: .peer)
 }
 
 /// The methods of `cx.journey.v1.Journey`.
@@ -261,6 +268,10 @@ public enum Cx_Journey_V1_Journey {
     /// `/cx.journey.v1.Journey/TouchpointActivity`, access: read
     public static let touchpointActivity = MethodDescriptor<Cx_Journey_V1_TouchpointActivityRequest, Cx_Journey_V1_TouchpointActivityResponse>(
         service: serviceName, method: "TouchpointActivity", access: .read)
+
+    /// `/cx.journey.v1.Journey/EraseCustomer`, access: peer
+    public static let eraseCustomer = MethodDescriptor<Cx_Common_V1_EraseCustomerRequest, Cx_Common_V1_EraseCustomerResponse>(
+        service: serviceName, method: "EraseCustomer", access: .peer)
 }
 
 /// The methods of `cx.loyalty.v1.Loyalty`.
@@ -346,6 +357,10 @@ public enum Cx_Loyalty_V1_Loyalty {
     /// `/cx.loyalty.v1.Loyalty/GetReport`, access: read
     public static let getReport = MethodDescriptor<Cx_Loyalty_V1_GetReportRequest, Cx_Loyalty_V1_GetReportResponse>(
         service: serviceName, method: "GetReport", access: .read)
+
+    /// `/cx.loyalty.v1.Loyalty/EraseCustomer`, access: peer
+    public static let eraseCustomer = MethodDescriptor<Cx_Common_V1_EraseCustomerRequest, Cx_Common_V1_EraseCustomerResponse>(
+        service: serviceName, method: "EraseCustomer", access: .peer)
 }
 
 /// The methods of `cx.profiles.v1.Customers`.
