@@ -81,6 +81,7 @@ public final class JourneyService: Sendable {
         router.register(J.funnel) { try await self.funnel($0, $1) }
         router.register(J.stalled) { try await self.stalled($0, $1) }
         router.register(J.touchpointActivity) { try await self.touchpointActivity($0, $1) }
+        router.register(J.eraseCustomer) { try await self.eraseCustomer($0, $1) }
     }
 
     /// The store's options unless the caller gives others: a 256 MiB writer

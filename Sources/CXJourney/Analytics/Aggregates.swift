@@ -26,6 +26,14 @@ enum Aggregates {
         if lost { try bump(db, "lost", day: day, stage: stage) }
     }
 
+    /// An erased customer no longer counts in `stage`, their current one
+    /// (stage_count holds one per customer row). What they did stays in
+    /// the day aggregates, which name no one.
+    static func forget(_ db: Database, stage: Stage) throws {
+        guard stage != .unspecified else { return }
+        try count(db, stage, by: -1)
+    }
+
     /// A LOST customer came back at `at`.
     static func wonBack(_ db: Database, at time: Double) throws {
         try bump(db, "won_back", day: UTCDay.number(time), stage: .lost)

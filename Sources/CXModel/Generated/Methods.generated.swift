@@ -101,7 +101,7 @@ public enum CXMethods {
     ]
 
     /// FNV-1a 64 over the .proto files this was generated from.
-    public static let protoSpecFingerprint: UInt64 = 0xa7cb28981bc714a5
+    public static let protoSpecFingerprint: UInt64 = 0x3e564525d5df86e7
 }
 
 /// The methods of `cx.feedback.v1.Feedback`.
