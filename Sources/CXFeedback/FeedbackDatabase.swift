@@ -7,12 +7,13 @@ import SwiftProtobuf
 /// The feedback service's tables. Migrations are named and never edited
 /// once shipped: add new ones.
 ///
-/// `response` rows are append-only. The scores are kept beside them as
+/// `response` rows are append-only, but for EraseCustomer, which deletes a
+/// customer's (see ``CustomerErasure``). The scores are kept beside them as
 /// aggregates updated in the transaction of each response: `score_day` per
 /// survey and UTC day, and `word_day`,
 /// the words of detractors' and promoters' free text per survey and day.
 /// Complaints keep their thread in `complaint_note`, numbered and never
-/// changed.
+/// changed, but for EraseCustomer blanking the erased customer's text.
 enum FeedbackDatabase {
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()

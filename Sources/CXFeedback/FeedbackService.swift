@@ -58,5 +58,6 @@ public final class FeedbackService: Sendable {
         router.register(F.assignComplaint) { try await self.assignComplaint($0, $1) }
         router.register(F.addComplaintNote) { try await self.addComplaintNote($0, $1) }
         router.register(F.complaintStats) { try await self.complaintStats($0, $1) }
+        router.register(F.eraseCustomer) { try await self.eraseCustomer($0, $1) }
     }
 }

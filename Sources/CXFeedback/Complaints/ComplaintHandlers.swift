@@ -138,7 +138,10 @@ extension FeedbackService {
             let text = "\(Complaints.stateName(current.state)) -> \(Complaints.stateName(request.to))"
                 + (request.note.isEmpty ? "" : ": \(request.note)")
             _ = try Complaints.note(db, current.id, kind: .event, author: request.author, text: text, now: now)
-            if request.goodwill {
+            if request.goodwill, current.customerID == CustomerErasure.marker {
+                // No one to give it to: the customer was erased.
+                _ = try Complaints.note(db, current.id, kind: .event, author: request.author, text: "no goodwill: the customer was erased", now: now)
+            } else if request.goodwill {
                 let given = try Bool.fetchOne(db, sql: "SELECT goodwill_given FROM complaint WHERE id = ?", arguments: [current.id]) ?? false
                 if !given {
                     try db.execute(sql: "UPDATE complaint SET goodwill_given = 1 WHERE id = ?", arguments: [current.id])

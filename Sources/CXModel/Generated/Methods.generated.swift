@@ -101,7 +101,7 @@ public enum CXMethods {
     ]
 
     /// FNV-1a 64 over the .proto files this was generated from.
-    public static let protoSpecFingerprint: UInt64 = 0x3e564525d5df86e7
+    public static let protoSpecFingerprint: UInt64 = 0x844331286ba515a5
 }
 
 /// The methods of `cx.feedback.v1.Feedback`.
