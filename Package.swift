@@ -201,7 +201,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CXProfilesTests",
-            dependencies: ["CXProfiles", "CXWire", "CXTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["CXProfiles", "CXWire", "CXStore", "CXTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(
@@ -227,7 +227,7 @@ let package = Package(
         // End to end: the real executables over loopback TCP.
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["CXWire", "cxctl", "cx-profiles", "cx-loyalty", "cx-journey", "cx-feedback", "cx-load"],
+            dependencies: ["CXWire", "CXTestSupport", "cxctl", "cx-profiles", "cx-loyalty", "cx-journey", "cx-feedback", "cx-load"],
             swiftSettings: strict
         ),
     ]

@@ -49,8 +49,13 @@ import sys
 import yaml
 
 SERVICES = {"profiles": 7101, "loyalty": 7102, "journey": 7103, "feedback": 7104}
-PEERS = {"profiles": [], "journey": ["profiles"], "loyalty": ["profiles", "journey"],
+PEERS = {"profiles": ["loyalty", "journey", "feedback"], "journey": ["profiles"], "loyalty": ["profiles", "journey"],
          "feedback": ["profiles", "journey", "loyalty"]}
+# Start order for systemd: each unit after the peers it depends on most. Not
+# PEERS itself: profiles sends erasures to the other three, and ordering both
+# ways would be a cycle (the outbox makes any order safe anyway).
+START_AFTER = {"profiles": [], "journey": ["profiles"], "loyalty": ["profiles", "journey"],
+               "feedback": ["profiles", "journey", "loyalty"]}
 EXECUTABLES = [f"cx-{s}" for s in SERVICES] + ["cxctl"]
 SHUTDOWN_GRACE_DEFAULT = 30.0
 
@@ -419,7 +424,7 @@ else:
                 problem(path, f"[Unit] {key}= makes a peer mandatory; peers are reached through the outbox (use Wants=)")
         wants = " ".join(values(unit, "Unit", "Wants")).split()
         after = " ".join(values(unit, "Unit", "After")).split()
-        for peer in PEERS[service]:
+        for peer in START_AFTER[service]:
             if f"cx-{peer}.service" not in wants or f"cx-{peer}.service" not in after:
                 problem(path, f"[Unit] does not Wants= and After= cx-{peer}.service")
         if "cx.target" not in " ".join(values(unit, "Install", "WantedBy")).split():

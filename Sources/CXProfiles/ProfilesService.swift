@@ -18,25 +18,36 @@ public final class ProfilesService: Sendable {
     /// Customers GetCustomer answers from memory.
     let cache: CustomerCache
     let pager: Pager
+    /// The services told, through the outbox, to erase a customer profiles erased.
+    let destinations: Set<CXServiceName>
     /// Most rows one ImportCustomers call takes.
     public static let maxImportRows = 5_000
     /// Customers kept in memory for GetCustomer unless `open` is told otherwise.
     public static let defaultCacheCapacity = 100_000
 
     /// Opens (creating when needed) `<directory>/profiles.sqlite`.
-    /// - Parameter clock: the time every rule and timestamp uses (tests move it).
+    /// - Parameters:
+    ///   - destinations: the services told to erase a customer when
+    ///     DeleteCustomer erases one (none by default: a profiles service alone).
+    ///   - clock: the time every rule and timestamp uses (tests move it).
     public static func open(
         directory: URL, options: StoreOptions = StoreOptions(), reportingCurrency: String = "IRR",
-        cacheCapacity: Int = defaultCacheCapacity, clock: @escaping @Sendable () -> Date = { Date() }
+        cacheCapacity: Int = defaultCacheCapacity, destinations: Set<CXServiceName> = [],
+        clock: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> ProfilesService {
         let store = try Store(directory: directory, name: "profiles", migrator: ProfilesDatabase.migrator, options: options)
         let secret = try await store.writeAlone { db in try Pager.secret(db, table: "profiles_meta") }
         return ProfilesService(
-            store: store, secret: secret, reportingCurrency: reportingCurrency, cacheCapacity: cacheCapacity, clock: clock)
+            store: store, secret: secret, reportingCurrency: reportingCurrency, cacheCapacity: cacheCapacity,
+            destinations: destinations, clock: clock)
     }
 
-    init(store: Store, secret: [UInt8], reportingCurrency: String, cacheCapacity: Int, clock: @escaping @Sendable () -> Date) {
+    init(
+        store: Store, secret: [UInt8], reportingCurrency: String, cacheCapacity: Int, destinations: Set<CXServiceName>,
+        clock: @escaping @Sendable () -> Date
+    ) {
         self.store = store
+        self.destinations = destinations
         self.reportingCurrency = reportingCurrency
         self.clock = clock
         self.pager = Pager(secret: secret, clock: clock)
@@ -231,6 +242,7 @@ extension ProfilesService {
         let key = try idempotencyKey(request.idempotencyKey, context)
         let now = clock()
         let cache = self.cache
+        let destinations = self.destinations
         return try await write("profiles.DeleteCustomer", key: key, request: request) { db in
             var response = Cx_Profiles_V1_DeleteCustomerResponse()
             response.customerID = id
@@ -243,8 +255,35 @@ extension ProfilesService {
             case .live:
                 try ProfilesDatabase.erase(db, id: id, at: now, cache: cache)
                 response.erasedAt = Google_Protobuf_Timestamp(date: now)
+                try Self.tellErased(db, id: id, at: now, destinations: destinations)
             }
             return response
+        }
+    }
+
+    /// The EraseCustomer method of each service that keeps records under a customer's id.
+    static let eraseMethods: [CXServiceName: String] = [
+        .loyalty: Cx_Loyalty_V1_Loyalty.eraseCustomer.fullName,
+        .journey: Cx_Journey_V1_Journey.eraseCustomer.fullName,
+        .feedback: Cx_Feedback_V1_Feedback.eraseCustomer.fullName,
+    ]
+
+    /// Tells every destination, in the erasing write's own transaction, to
+    /// erase what it keeps under `id`: an erasure is never acknowledged
+    /// without the promise to pass it on.
+    static func tellErased(_ db: Database, id: String, at: Date, destinations: Set<CXServiceName>) throws {
+        var request = Cx_Common_V1_EraseCustomerRequest()
+        request.customerID = id
+        request.erasedAt = Google_Protobuf_Timestamp(date: at)
+        let payload = try request.serializedData()
+        for destination in destinations.sorted(by: { $0.rawValue < $1.rawValue }) {
+            guard let method = eraseMethods[destination] else { continue }
+            try Outbox.enqueue(
+                db,
+                OutboxEvent(
+                    eventID: "profiles:erase:\(id):\(destination.rawValue)", destination: destination.rawValue, method: method,
+                    orderingKey: id, payload: payload),
+                now: at)
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CXModel
 import CXProfiles
 import CXService
 
@@ -17,12 +18,34 @@ struct ProfilesCommand: AsyncParsableCommand {
         discussion: """
             Serves the Customers, Segments, Personas and Value methods of cx.profiles.v1 (see \
             proto-spec/cx/profiles/v1/profiles.proto) and the built-in Health, Reflection and Echo, \
-            keeping its data in <data-dir>/profiles.sqlite. Stops gracefully on SIGTERM or SIGINT: \
-            no new calls, accepted calls finish, exit 0.
+            keeping its data in <data-dir>/profiles.sqlite. A customer erased by DeleteCustomer is \
+            passed on to loyalty, journey and feedback through the outbox, to erase their records \
+            too. Stops gracefully on SIGTERM or SIGINT: no new calls, accepted calls finish, exit 0.
             """,
         version: CXVersion.current)
 
     @OptionGroup var options: ServiceOptions
+
+    @Option(
+        name: .customLong("loyalty-addr"),
+        help: ArgumentHelp(
+            "Where the loyalty service listens, host:port, or \"none\" not to tell it of erasures.",
+            discussion: "Default: $CX_LOYALTY_ADDR, else 127.0.0.1:7102.", valueName: "host:port"))
+    var loyaltyAddress: String?
+
+    @Option(
+        name: .customLong("journey-addr"),
+        help: ArgumentHelp(
+            "Where the journey service listens, host:port, or \"none\" not to tell it of erasures.",
+            discussion: "Default: $CX_JOURNEY_ADDR, else 127.0.0.1:7103.", valueName: "host:port"))
+    var journeyAddress: String?
+
+    @Option(
+        name: .customLong("feedback-addr"),
+        help: ArgumentHelp(
+            "Where the feedback service listens, host:port, or \"none\" not to tell it of erasures.",
+            discussion: "Default: $CX_FEEDBACK_ADDR, else 127.0.0.1:7104.", valueName: "host:port"))
+    var feedbackAddress: String?
 
     @Option(
         name: .customLong("customer-cache"),
@@ -39,12 +62,16 @@ struct ProfilesCommand: AsyncParsableCommand {
 
     func run() async throws {
         let cacheCapacity = customerCache
-        try await ServiceRunner.run(.profiles, options: options) { router, resolved, logger in
-            let service = try await ProfilesService.open(directory: resolved.dataDirectory, cacheCapacity: cacheCapacity)
+        let peers = try PeerAddresses.clients(
+            [(.loyalty, loyaltyAddress), (.journey, journeyAddress), (.feedback, feedbackAddress)], token: try options.peerToken())
+        try await ServiceRunner.run(.profiles, options: options, sendsToPeers: !peers.isEmpty) { router, resolved, logger in
+            let service = try await ProfilesService.open(
+                directory: resolved.dataDirectory, cacheCapacity: cacheCapacity, destinations: Set(peers.keys))
             service.register(into: &router)
-            OutboxMethods.register(into: &router, store: service.store, server: "profiles", destinations: [])
+            OutboxMethods.register(into: &router, store: service.store, server: "profiles", destinations: Set(peers.keys.map(\.rawValue)))
             return [
                 SegmentClock(service: service, logger: logger),
+                OutboxRelay(store: service.store, peers: PeerAddresses.relayPeers(peers), logger: logger),
                 StoreMaintenance(store: service.store, logger: logger),
             ]
         }

@@ -1,5 +1,6 @@
 import CXTestSupport
 import CXModel
+import CXStore
 import CXWire
 import Foundation
 import XCTest
@@ -274,5 +275,41 @@ final class CustomerTests: XCTestCase {
         }
         let after = try await h.get(customer.id)
         XCTAssertEqual(after.traits.tier, "silver")
+    }
+
+    func testAnErasureIsPassedOnToEveryPeerOnceInTheSameWrite() async throws {
+        let h = try await ProfilesHarness.start(destinations: [.loyalty, .journey, .feedback])
+        defer { Task { await h.stop() } }
+        let customer = try await h.create { $0.name = "Parisa" }
+        var delete = Cx_Profiles_V1_DeleteCustomerRequest()
+        delete.customerID = customer.id
+        _ = try await h.client.call(Cx_Profiles_V1_Customers.deleteCustomer, delete)
+        // Erasing again (a retry without a key) promises nothing new.
+        _ = try await h.client.call(Cx_Profiles_V1_Customers.deleteCustomer, delete)
+
+        let backlog = try await h.service.store.outboxBacklog()
+        XCTAssertEqual(backlog.map(\.destination), ["feedback", "journey", "loyalty"])
+        XCTAssertEqual(backlog.map(\.pending), [1, 1, 1])
+        let due = try await h.service.store.outboxDue(now: h.clock.now.addingTimeInterval(1), limit: 10)
+        XCTAssertEqual(
+            Set(due.map(\.event.method)),
+            [
+                Cx_Loyalty_V1_Loyalty.eraseCustomer.fullName, Cx_Journey_V1_Journey.eraseCustomer.fullName,
+                Cx_Feedback_V1_Feedback.eraseCustomer.fullName,
+            ])
+        for pending in due {
+            XCTAssertEqual(pending.event.orderingKey, customer.id)
+            let request = try Cx_Common_V1_EraseCustomerRequest(serializedBytes: pending.event.payload)
+            XCTAssertEqual(request.customerID, customer.id)
+            XCTAssertEqual(request.erasedAt.date, h.clock.now)
+        }
+        // Without peers, an erasure stays in profiles.
+        let alone = try await ProfilesHarness.start()
+        defer { Task { await alone.stop() } }
+        let other = try await alone.create { $0.name = "Kaveh" }
+        delete.customerID = other.id
+        _ = try await alone.client.call(Cx_Profiles_V1_Customers.deleteCustomer, delete)
+        let none = try await alone.service.store.outboxBacklog()
+        XCTAssertEqual(none, [])
     }
 }

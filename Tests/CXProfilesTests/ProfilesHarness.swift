@@ -16,10 +16,11 @@ struct ProfilesHarness {
     let server: RPCServer
     let client: RPCClient
 
-    static func start() async throws -> ProfilesHarness {
+    /// - Parameter destinations: the services told of erasures (none by default).
+    static func start(destinations: Set<CXServiceName> = []) async throws -> ProfilesHarness {
         let directory = temporaryDirectory("cx-profiles-test")
         let clock = ManualClock(Date(timeIntervalSince1970: 1_790_000_000))
-        let service = try await ProfilesService.open(directory: directory, clock: { clock.now })
+        let service = try await ProfilesService.open(directory: directory, destinations: destinations, clock: { clock.now })
         let (server, client) = try await startLoopbackServer(name: "profiles") { service.register(into: &$0) }
         return ProfilesHarness(directory: directory, clock: clock, service: service, server: server, client: client)
     }
