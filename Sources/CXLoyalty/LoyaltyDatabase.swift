@@ -8,7 +8,9 @@ import SwiftProtobuf
 /// once shipped: add new ones.
 ///
 /// The ledger is append-only: `ledger` rows are inserted and never updated
-/// or deleted. What changes is kept beside it, in the account's row:
+/// or deleted, except that erasing a customer (``LoyaltyErasure``) deletes
+/// all of that customer's rows, with its account. What changes is kept
+/// beside it, in the account's row:
 /// `balance` (always the sum of the account's ledger, updated in the same
 /// transaction as each entry) and `lots`, the points of each earning entry
 /// not yet spent or expired (their sum is the balance too), which is what

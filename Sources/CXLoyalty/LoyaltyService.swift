@@ -73,6 +73,7 @@ public final class LoyaltyService: Sendable {
         router.register(L.listTierDecisions) { try await self.listTierDecisions($0, $1) }
         router.register(L.expirePoints) { try await self.expirePoints($0, $1) }
         router.register(L.getReport) { try await self.getReport($0, $1) }
+        router.register(L.eraseCustomer) { try await self.eraseCustomer($0, $1) }
     }
 
     /// The store's options unless the caller gives others. Every purchase
