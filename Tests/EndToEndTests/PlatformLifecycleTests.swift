@@ -1,4 +1,5 @@
 import CXModel
+import CXTestSupport
 import CXWire
 import Foundation
 import XCTest
@@ -71,8 +72,12 @@ final class PlatformLifecycleTests: XCTestCase {
 
     func testACustomersLifeAcrossTheFourServicesAndAServiceStoppedAndRestarted() async throws {
         // Started in dependency order, each told where its peers are.
-        let profiles = try RunningService(.profiles, tokensFile: tokensFile)
-        defer { _ = profiles.stop() }
+        // Profiles starts first, so it cannot know the others' ports yet; it is
+        // restarted with them at the end, for the erasure.
+        let profilesData = directory.appendingPathComponent("profiles-data")
+        var profiles = try RunningService(
+            .profiles, extraArguments: ["--loyalty-addr", "none", "--journey-addr", "none", "--feedback-addr", "none"],
+            reusing: profilesData, tokensFile: tokensFile)
         let journey = try RunningService(
             .journey, extraArguments: ["--profiles-addr", profiles.address, "--lost-interval", "0"], tokensFile: tokensFile)
         defer { _ = journey.stop() }
@@ -285,5 +290,36 @@ final class PlatformLifecycleTests: XCTestCase {
         // Her detractor answer opened a follow-up complaint by itself.
         let complaints = try await voice.call(Feedback.listComplaints, .with { $0.customerID = "c-sara" }).complaints
         XCTAssertEqual(complaints.count, 1)
+
+        // 7. Sara asks to be forgotten. Profiles, now told where the others are,
+        // erases her and passes it on: each service erases what it keeps of her.
+        let profilesPort = profiles.address.split(separator: ":").last.map(String.init) ?? ""
+        await people.close()
+        XCTAssertEqual(profiles.stop(keepData: true).status, 0)
+        profiles = try RunningService(
+            .profiles,
+            extraArguments: [
+                "--listen", "127.0.0.1:\(profilesPort)", "--loyalty-addr", loyalty.address, "--journey-addr", journey.address,
+                "--feedback-addr", feedback.address,
+            ],
+            reusing: profilesData, tokensFile: tokensFile)
+        defer { _ = profiles.stop() }
+        let peopleAgain = try client(profiles)
+        defer { Task { await peopleAgain.close() } }
+        let erased = try await peopleAgain.call(Customers.deleteCustomer, .with { $0.customerID = "c-sara" })
+        XCTAssertTrue(erased.erased)
+        _ = try await eventually("profiles' outbox after the erasure") {
+            try await peopleAgain.call(Cx_Wire_V1_Outbox.status, .init()).destinations
+        } until: { $0.allSatisfy { $0.pending == 0 && $0.refused == 0 } }
+        await CXTestSupport.assertRPCError(.notFound) {
+            try await pointsAgain.call(Loyalty.getAccount, .with { $0.customerID = "c-sara" })
+        }
+        let saraEvents = try? await stages.call(Journey.listEvents, .with { $0.customerID = "c-sara" }).events
+        XCTAssertEqual(saraEvents ?? [], [], "journey keeps no event of hers")
+        let saraComplaints = try await voice.call(Feedback.listComplaints, .with { $0.customerID = "c-sara" }).complaints
+        XCTAssertEqual(saraComplaints, [], "her complaint keeps no trace of her")
+        // Maryam is untouched.
+        let maryamAfter = try await pointsAgain.call(Loyalty.getAccount, .with { $0.customerID = "c-maryam" }).account
+        XCTAssertEqual(maryamAfter.spendablePoints + maryamAfter.pendingPoints, account.spendablePoints + account.pendingPoints)
     }
 }

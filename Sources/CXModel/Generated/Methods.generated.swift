@@ -101,7 +101,7 @@ public enum CXMethods {
     ]
 
     /// FNV-1a 64 over the .proto files this was generated from.
-    public static let protoSpecFingerprint: UInt64 = 0xcd98b46ffc9a19a6
+    public static let protoSpecFingerprint: UInt64 = 0x8ae10eb567e33235
 }
 
 /// The methods of `cx.feedback.v1.Feedback`.

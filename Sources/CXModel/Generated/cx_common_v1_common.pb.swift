@@ -84,7 +84,9 @@ public nonisolated struct Cx_Common_V1_Date: Sendable {
 /// what it keeps under the id, through profiles' outbox (event id in the
 /// idempotency-key metadata, so a redelivery changes nothing). What each
 /// service erases is said at its EraseCustomer; aggregates that name no one
-/// (counts, sums, scores by day) stay. Later events about the id are ignored.
+/// (counts, sums, scores by day) stay. An event about the id that arrives
+/// later starts a new record there (profiles itself answers CUSTOMER_ERASED
+/// to traits and never recreates the id).
 public nonisolated struct Cx_Common_V1_EraseCustomerRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
