@@ -111,6 +111,7 @@ final class RunningService {
         process.arguments = [
             "--listen", "127.0.0.1:0", "--address-file", addressFile.path, "--data-dir", dataDirectory.path,
         ] + (tokensFile.map { ["--tokens-file", $0.path] } ?? ["--no-auth"]) + extraArguments
+            + Self.unnamedPeers(of: service, given: extraArguments)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = logPipe
         logs = ReadBoth(out: nil, err: logPipe)
@@ -129,6 +130,21 @@ final class RunningService {
             throw RPCError(code: .unavailable, message: "\(service.executableName) did not start listening")
         }
         address = written
+    }
+
+    /// The peers a service sends to, by flag.
+    static let peerFlags: [CXServiceName: [String]] = [
+        .profiles: ["--loyalty-addr", "--journey-addr", "--feedback-addr"],
+        .loyalty: ["--profiles-addr", "--journey-addr"],
+        .journey: ["--profiles-addr"],
+        .feedback: ["--loyalty-addr", "--journey-addr", "--profiles-addr"],
+    ]
+
+    /// `--<peer>-addr none` for each peer the test did not name: a service
+    /// under test never sends to the default ports, where a developer's own
+    /// platform may be listening.
+    static func unnamedPeers(of service: CXServiceName, given: [String]) -> [String] {
+        (peerFlags[service] ?? []).filter { !given.contains($0) }.flatMap { [$0, "none"] }
     }
 
     /// Sends SIGTERM and waits; returns the exit status and everything logged.
