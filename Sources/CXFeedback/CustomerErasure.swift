@@ -45,10 +45,7 @@ enum CustomerErasure {
         }
         // Feedback's events are all ordered by their customer's id; refused
         // ones are erased too, so `cxctl outbox retry` cannot send them on.
-        try db.execute(sql: "DELETE FROM cx_outbox WHERE ordering_key = ?", arguments: [customer])
-        erased += UInt64(db.changesCount)
-        try db.execute(sql: "DELETE FROM cx_outbox_refused WHERE ordering_key = ?", arguments: [customer])
-        erased += UInt64(db.changesCount)
+        erased += UInt64(try Outbox.forget(db, orderingKey: customer))
 
         let complaints = try Row.fetchAll(db, sql: "SELECT id, body FROM complaint WHERE customer_id = ?", arguments: [customer])
         for row in complaints {

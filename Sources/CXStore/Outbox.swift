@@ -143,6 +143,20 @@ public enum Outbox {
         }
     }
 
+    /// Deletes every event with `orderingKey` (a customer id), waiting or
+    /// refused: what a service erases must not be sent on, now or by a retry.
+    /// Call inside the erasing write.
+    ///
+    /// - Returns: how many events were deleted.
+    public static func forget(_ db: Database, orderingKey: String) throws -> Int {
+        var deleted = 0
+        for table in ["cx_outbox", "cx_outbox_refused"] {
+            try db.execute(sql: "DELETE FROM \(table) WHERE ordering_key = ?", arguments: [orderingKey])
+            deleted += db.changesCount
+        }
+        return deleted
+    }
+
     /// Pending events of one destination a round looks at, oldest first.
     /// Past them, events wait until the ones ahead are delivered.
     public static let dueWindow = 10_000

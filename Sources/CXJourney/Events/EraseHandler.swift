@@ -41,10 +41,7 @@ extension JourneyWriter {
             erased += UInt64(db.changesCount)
         }
         // Journey's outbox events (profiles' journey_stage trait) are keyed by customer id.
-        for table in ["cx_outbox", "cx_outbox_refused"] {
-            try db.execute(sql: "DELETE FROM \(table) WHERE ordering_key = ?", arguments: [id])
-            erased += UInt64(db.changesCount)
-        }
+        erased += UInt64(try Outbox.forget(db, orderingKey: id))
         return erased
     }
 }

@@ -77,8 +77,7 @@ enum LoyaltyErasure {
 
         // Events about the customer not yet delivered, or set aside as refused
         // (`cxctl outbox retry` would send them again): erased data is not sent on.
-        try run("DELETE FROM cx_outbox WHERE ordering_key = ?", [id])
-        try run("DELETE FROM cx_outbox_refused WHERE ordering_key = ?", [id])
+        erased += try Outbox.forget(db, orderingKey: id)
         return erased
     }
 }
