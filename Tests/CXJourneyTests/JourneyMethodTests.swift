@@ -56,6 +56,28 @@ final class JourneyMethodTests: XCTestCase {
         }
     }
 
+    func testARetryAfterItsTouchpointRetiredGetsItsFirstAnswer() async throws {
+        let h = try await JourneyHarness.start()
+        defer { Task { await h.stop() } }
+        let first = try await h.event("a", "visit", touchpoint: "sms", key: "sms-1")
+        _ = try await h.client.call(J.retireTouchpoint, .with { $0.id = "sms" })
+        let retry = try await h.event("a", "visit", touchpoint: "sms", key: "sms-1")
+        XCTAssertEqual(retry, first, "the stored answer, not TOUCHPOINT_RETIRED")
+        await assertRPCError(.failedPrecondition, reason: "TOUCHPOINT_RETIRED") {
+            try await h.event("a", "visit", touchpoint: "sms", key: "sms-2")
+        }
+        let batch = try await h.client.call(J.recordEvents, .with {
+            $0.events = [
+                JourneyHarness.makeEvent("a", "visit", touchpoint: "sms", key: "sms-1"),
+                JourneyHarness.makeEvent("a", "visit", touchpoint: "sms", key: "sms-3"),
+            ]
+        })
+        XCTAssertEqual(batch.results.map(\.reason), ["", "TOUCHPOINT_RETIRED"])
+        XCTAssertEqual(batch.results.first?.response, first)
+        let journey = try await h.journey("a")
+        XCTAssertEqual(journey.eventCount, 1)
+    }
+
     func testForwardOnlyLateEventsInOrderAndMoveStageBack() async throws {
         let clock = ManualClock(day(10))
         let h = try await JourneyHarness.start(clock: clock)

@@ -50,6 +50,11 @@ extension JourneyService {
     }
 
     /// Checks `event` against the database and records it, once per idempotency key.
+    ///
+    /// A retry gets its first answer before the touchpoint is looked at: an
+    /// event recorded before its touchpoint was retired is not refused when
+    /// it arrives again (an outbox redelivering it would otherwise move it
+    /// to its refused events).
     /// - Parameter inService: touchpoints already found in service in this
     /// operation (a batch names a few touchpoints many times; nothing can
     /// retire one in the middle of an operation).
@@ -58,14 +63,15 @@ extension JourneyService {
         inService: inout Set<String>
     ) throws -> Cx_Journey_V1_RecordEventResponse {
         let time = try eventTime(event, now: now, rules: writer.rules, field: field)
-        if !inService.contains(event.touchpointID) {
-            try Touchpoints.requireInService(db, event.touchpointID, field: "\(field).touchpoint_id")
-            inService.insert(event.touchpointID)
+        func record() throws -> Cx_Journey_V1_RecordEventResponse {
+            if !inService.contains(event.touchpointID) {
+                try Touchpoints.requireInService(db, event.touchpointID, field: "\(field).touchpoint_id")
+                inService.insert(event.touchpointID)
+            }
+            return try writer.record(db, event, at: time)
         }
-        guard !event.idempotencyKey.isEmpty else { return try writer.record(db, event, at: time) }
-        return try Idempotency.run(db, scope: "event", key: event.idempotencyKey, request: event) {
-            try writer.record(db, event, at: time)
-        }
+        guard !event.idempotencyKey.isEmpty else { return try record() }
+        return try Idempotency.run(db, scope: "event", key: event.idempotencyKey, request: event) { try record() }
     }
 
     func recordEvent(_ request: Cx_Journey_V1_RecordEventRequest, _ context: ServerContext) async throws
