@@ -25,6 +25,8 @@ struct AccountRecord: Sendable, Equatable {
     var lots: [PointLot] = []
     /// `next_expiry_at` as read, so an update rewrites its index entry only when it moved.
     var storedNextExpiry: Double? = nil
+    /// `tier` as read, for the same reason (`account_by_tier`).
+    var storedTier: String? = nil
 
     /// The soonest expiry of any lot: what ExpirePoints looks accounts up by.
     var nextExpiry: Double? { lots.first.map { $0.expiresAt.timeIntervalSince1970 } }
@@ -54,7 +56,8 @@ struct AccountRecord: Sendable, Equatable {
             referredBy: row[10],
             lastSequence: try row.decode(Int64.self, atIndex: 11),
             lots: try PointLot.decode(try row.decode(Data.self, atIndex: 12), account: id),
-            storedNextExpiry: row[13])
+            storedNextExpiry: row[13],
+            storedTier: try row.decode(String.self, atIndex: 0))
     }
 
     /// The account, or NOT_FOUND naming the customer.
@@ -77,19 +80,26 @@ struct AccountRecord: Sendable, Equatable {
         ])
     }
 
-    /// Saves the account. `next_expiry_at` (indexed) is written only when
-    /// it moved, which a purchase's lot, expiring last, seldom makes it do.
+    /// Saves the account. The indexed columns are written only when they
+    /// moved: `tier` seldom, `next_expiry_at` seldom too (a purchase's lot
+    /// expires last). SQLite rewrites an index entry for every indexed column
+    /// a SET names, changed or not, so naming `tier` here cost every purchase
+    /// an extra page of account_by_tier in the log.
     mutating func update(_ db: Database) throws {
         try db.cachedStatement(
             sql: """
-                UPDATE account SET tier = ?, balance = ?, lifetime_spend = ?, purchase_count = ?, last_purchase_at = ?,
+                UPDATE account SET balance = ?, lifetime_spend = ?, purchase_count = ?, last_purchase_at = ?,
                     tier_since = ?, next_review_at = ?, grace_used = ?, referred_by = ?, last_sequence = ?, lots = ?
                 WHERE customer_id = ?
                 """
         ).execute(arguments: [
-            tier, balance, lifetimeSpend, purchaseCount, lastPurchaseAt?.timeIntervalSince1970, tierSince.timeIntervalSince1970,
+            balance, lifetimeSpend, purchaseCount, lastPurchaseAt?.timeIntervalSince1970, tierSince.timeIntervalSince1970,
             nextReviewAt.timeIntervalSince1970, graceUsed, referredBy, lastSequence, PointLot.encode(lots), customerID,
         ])
+        if tier != storedTier {
+            try db.cachedStatement(sql: "UPDATE account SET tier = ? WHERE customer_id = ?").execute(arguments: [tier, customerID])
+            storedTier = tier
+        }
         let next = nextExpiry
         if next != storedNextExpiry {
             try db.cachedStatement(sql: "UPDATE account SET next_expiry_at = ? WHERE customer_id = ?").execute(arguments: [next, customerID])
