@@ -4,7 +4,10 @@ import CXWire
 extension StoreError: RPCErrorConvertible {
     /// How a store error reaches a client: a reused idempotency key is the
     /// caller's mistake (FAILED_PRECONDITION); an unreadable record is
-    /// DATA_LOSS, naming the record; a closed store is UNAVAILABLE.
+    /// DATA_LOSS, naming the record; a closed store is UNAVAILABLE, and so is
+    /// a failed log flush (the write may or may not have reached the disk: a
+    /// retry with the same idempotency key, once the service is restarted,
+    /// returns the first answer or applies it once).
     public var rpcError: RPCError {
         switch self {
         case .idempotencyKeyReused(let scope, let key):
@@ -17,6 +20,8 @@ extension StoreError: RPCErrorConvertible {
             RPCError(code: .dataLoss, message: description, reason: "CORRUPT_RECORD")
         case .closed:
             RPCError(code: .unavailable, message: description)
+        case .syncFailed:
+            RPCError(code: .unavailable, message: description, reason: "STORE_SYNC_FAILED")
         }
     }
 }

@@ -209,8 +209,15 @@ public enum Outbox {
 
 extension Store {
     /// Events the relay should deliver now (see ``Outbox``).
+    ///
+    /// A reader can see a batch that committed while its flush is still
+    /// running (``StoreOptions/Flush/offWriter``); its events are returned
+    /// only after a flush that began after the read, so no peer ever hears
+    /// of a change a power cut could still undo.
     public func outboxDue(now: Date = Date(), limit: Int = 100) async throws -> [PendingOutboxEvent] {
-        try await read { db in try Outbox.due(db, now: now, limit: limit) }
+        let due = try await read { db in try Outbox.due(db, now: now, limit: limit) }
+        if !due.isEmpty { try await flushed() }
+        return due
     }
 
     /// The peer acknowledged the event: it leaves the outbox.

@@ -41,6 +41,18 @@ public struct StoreOptions: Sendable {
     /// an eighth of a busy writer's time); `.inCommit(pages)` is SQLite's
     /// own way, a commit checkpointing once the WAL holds that many pages.
     public var checkpoint: Checkpoint
+    /// Where a durable (``Durability/full``) commit waits for the disk.
+    /// `.offWriter` (the default): group commit commits without flushing and a
+    /// thread of the store's own flushes the log, so the writer runs the next
+    /// batches meanwhile and one flush covers them all; a write is still
+    /// acknowledged only after its flush (see ``WALSync``). `.inCommit`:
+    /// SQLite's own `synchronous=FULL`, the writer waiting in every commit.
+    public var flush: Flush
+
+    public enum Flush: String, Sendable {
+        case offWriter
+        case inCommit
+    }
 
     public enum Checkpoint: Sendable, Equatable {
         case background(interval: Duration)
@@ -53,8 +65,9 @@ public struct StoreOptions: Sendable {
     public init(
         durability: Durability = .full, busyTimeout: TimeInterval = 5, maxBatchSize: Int = 512, maxReaders: Int = 4,
         idempotencyRetention: TimeInterval = 7 * 86_400, maxBatchWait: Duration = .milliseconds(1), writerCacheKiB: Int = 65_536,
-        pageSize: Int = 4_096, checkpoint: Checkpoint = .background(interval: .milliseconds(20))
+        pageSize: Int = 4_096, checkpoint: Checkpoint = .background(interval: .milliseconds(20)), flush: Flush = .offWriter
     ) {
+        self.flush = flush
         self.pageSize = pageSize
         self.checkpoint = checkpoint
         self.writerCacheKiB = writerCacheKiB
@@ -83,6 +96,8 @@ public final class Store: Sendable {
     let pool: DatabasePool
     private let groupCommit: GroupCommit
     private let checkpointer: Checkpointer?
+    /// Flushes the log for commits made without flushing (``StoreOptions/Flush/offWriter``).
+    private let sync: WALSync?
 
     /// Opens (creating when needed) `<directory>/<name>.sqlite` and runs the
     /// store's own migrations, then `migrator`'s. Migrations are named by
@@ -113,8 +128,11 @@ public final class Store: Sendable {
         pool = try DatabasePool(path: path, configuration: configuration)
         // Set on the writer after opening: GRDB's WAL setup sets NORMAL on
         // the writer connection after `prepareDatabase` has run, which would
-        // quietly make an acknowledged write losable on power failure.
-        let synchronous = options.durability.rawValue
+        // quietly make an acknowledged write losable on power failure. With
+        // the flush off the writer it stays NORMAL, and every write through
+        // the store (migrations included) waits for `sync` instead.
+        let offWriter = options.durability == .full && options.flush == .offWriter
+        let synchronous = offWriter ? StoreOptions.Durability.normal.rawValue : options.durability.rawValue
         let cache = max(0, options.writerCacheKiB)
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
@@ -134,8 +152,10 @@ public final class Store: Sendable {
         }
         try Self.storeMigrator.migrate(pool)
         try migrator.migrate(pool)
+        sync = offWriter ? WALSync(databasePath: path) : nil
+        try sync?.flushAndWait()
         groupCommit = GroupCommit(
-            writer: pool, maxBatchSize: max(1, options.maxBatchSize), maxBatchWait: max(.zero, options.maxBatchWait))
+            writer: pool, maxBatchSize: max(1, options.maxBatchSize), maxBatchWait: max(.zero, options.maxBatchWait), sync: sync)
         if case .background(let interval) = options.checkpoint {
             var checkpointConfiguration = Configuration()
             checkpointConfiguration.busyMode = .timeout(options.busyTimeout)
@@ -185,10 +205,28 @@ public final class Store: Sendable {
     /// carried (their ratio is the average batch).
     public var groupCommitStatistics: (transactions: Int, operations: Int) { groupCommit.statistics }
 
+    /// Log flushes done off the writer so far and the time they took (none
+    /// with ``StoreOptions/Flush/inCommit``).
+    public var flushStatistics: (flushes: Int, time: Duration) { sync?.statistics ?? (0, .zero) }
+
     /// Runs `operation` in a transaction of its own, bypassing group commit
     /// (for migrations of data, long batch jobs, and the benchmark's reference).
     public func writeAlone<T: Sendable>(_ operation: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await pool.write(operation)
+        if let failure = sync?.failure { throw failure }
+        let result = try await pool.write(operation)
+        try await flushed()
+        return result
+    }
+
+    /// Returns once everything committed so far is on disk (at once when
+    /// commits flush for themselves).
+    func flushed() async throws {
+        guard let sync else { return }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            sync.afterFlush { failure in
+                if let failure { continuation.resume(throwing: failure) } else { continuation.resume() }
+            }
+        }
     }
 
     /// Reads from a consistent snapshot, concurrently with writes.
@@ -219,6 +257,9 @@ public final class Store: Sendable {
                 }
             }
         }
+        // The copy may hold a batch whose flush is still running: returns
+        // once the original holds everything the copy does on disk.
+        try await flushed()
     }
 
     /// Forgets idempotent answers older than ``StoreOptions/idempotencyRetention``,
@@ -250,6 +291,8 @@ public final class Store: Sendable {
 
     /// Closes the database; later calls fail.
     public func close() throws {
+        // Writes still waiting for their flush get it before anything closes.
+        sync?.stop()
         do {
             try checkpointer?.stop()
         } catch {

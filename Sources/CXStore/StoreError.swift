@@ -8,6 +8,10 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case idempotencyKeyReused(scope: String, key: String)
     /// The store is closed.
     case closed
+    /// Flushing the write-ahead log to disk failed. The writes waiting for
+    /// that flush, and every write after it, fail with this until the store
+    /// is reopened: the kernel may have dropped what it could not write.
+    case syncFailed(reason: String)
 
     public var description: String {
         switch self {
@@ -17,6 +21,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             "idempotency key \"\(key)\" was already used for a different \(scope) request"
         case .closed:
             "the store is closed"
+        case .syncFailed(let reason):
+            "the store stopped taking writes: flushing its log to disk failed (\(reason)); restart the service"
         }
     }
 }

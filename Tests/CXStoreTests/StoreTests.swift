@@ -17,6 +17,8 @@ final class StoreTests: XCTestCase {
     }
 
     func testOpensInWALWithFullSyncAndForeignKeys() async throws {
+        // Durable by default, with the log flushed off the writer: its
+        // commits do not flush (NORMAL), and every write waits for a flush.
         let store = try openTestStore(directory)
         // Checked on the writer connection, which is the one whose commits count.
         let (journal, synchronous, foreignKeys) = try await store.writeAlone { db in
@@ -27,15 +29,63 @@ final class StoreTests: XCTestCase {
             )
         }
         XCTAssertEqual(journal, "wal")
-        XCTAssertEqual(synchronous, 2)  // FULL
+        XCTAssertEqual(synchronous, 1)  // NORMAL: WALSync flushes instead
         XCTAssertTrue(foreignKeys)
+        let flushesBefore = store.flushStatistics.flushes
+        XCTAssertGreaterThan(flushesBefore, 0, "the migrations and writeAlone were flushed")
+        try await store.write { db in try insertNote(db, id: "n", writer: 0, text: "flushed") }
+        XCTAssertGreaterThan(store.flushStatistics.flushes, flushesBefore, "the write was acknowledged after a flush")
+
+        let inCommit = try Store(directory: directory, name: "in-commit", options: StoreOptions(flush: .inCommit))
+        let inCommitSync = try await inCommit.writeAlone { db in try Int.fetchOne(db, sql: "PRAGMA synchronous")! }
+        XCTAssertEqual(inCommitSync, 2)  // FULL: SQLite flushes in each commit
+        try await inCommit.write { _ in }
+        XCTAssertEqual(inCommit.flushStatistics.flushes, 0)
+
         let normal = try Store(directory: directory, name: "other", options: StoreOptions(durability: .normal))
         let normalSync = try await normal.writeAlone { db in try Int.fetchOne(db, sql: "PRAGMA synchronous")! }
         XCTAssertEqual(normalSync, 1)
+        try await normal.write { _ in }
+        XCTAssertEqual(normal.flushStatistics.flushes, 0, "NORMAL durability never flushes for a write")
+    }
+
+    /// A flush that fails may have lost what it was flushing (the kernel can
+    /// drop pages it could not write): the writes waiting for it fail, and
+    /// so does every later one, until the store is opened again. The WAL
+    /// file vanishing (here: unlinked under the open store) is such a failure.
+    func testAFailedFlushFailsItsWritesAndEveryLaterOne() async throws {
+        let store = try openTestStore(directory)
+        try await store.write { db in try insertNote(db, id: "before", writer: 0, text: "before") }
+        try FileManager.default.removeItem(atPath: store.path + "-wal")
+        for attempt in 0..<3 {
+            do {
+                try await store.write { db in try insertNote(db, id: "after\(attempt)", writer: 0, text: "after") }
+                XCTFail("a write after a failed flush was acknowledged")
+            } catch StoreError.syncFailed(let reason) {
+                XCTAssertTrue(reason.contains("-wal"), reason)
+            }
+        }
+        do {
+            try await store.writeAlone { db in try insertNote(db, id: "alone", writer: 0, text: "alone") }
+            XCTFail("writeAlone after a failed flush was acknowledged")
+        } catch StoreError.syncFailed {}
+        XCTAssertTrue(StoreError.syncFailed(reason: "x").description.contains("restart"))
+        try? store.close()
+        let reopened = try openTestStore(directory)
+        try await reopened.write { db in try insertNote(db, id: "reopened", writer: 0, text: "again") }
+        let verdict = try await reopened.integrityCheck()
+        XCTAssertEqual(verdict, ["ok"])
+        try reopened.close()
     }
 
     func testSixtyFourConcurrentWritersEachAcknowledgedWriteIsThereExactlyOnce() async throws {
-        let store = try openTestStore(directory)
+        for flush in [StoreOptions.Flush.offWriter, .inCommit] {
+            let directory = self.directory.appendingPathComponent(flush.rawValue)
+            try await sixtyFourConcurrentWriters(try openTestStore(directory, options: StoreOptions(flush: flush)))
+        }
+    }
+
+    private func sixtyFourConcurrentWriters(_ store: Store) async throws {
         let acknowledged = try await withThrowingTaskGroup(of: [String].self) { group in
             for writer in 0..<64 {
                 group.addTask {
@@ -57,7 +107,13 @@ final class StoreTests: XCTestCase {
     }
 
     func testAFailedOperationLeavesNoTraceAndItsGroupCommits() async throws {
-        let store = try openTestStore(directory)
+        for flush in [StoreOptions.Flush.offWriter, .inCommit] {
+            let directory = self.directory.appendingPathComponent(flush.rawValue)
+            try await failedOperationLeavesNoTrace(try openTestStore(directory, options: StoreOptions(flush: flush)))
+        }
+    }
+
+    private func failedOperationLeavesNoTrace(_ store: Store) async throws {
         try await store.write { db in try insertNote(db, id: "taken", writer: 0, text: "first") }
         let outcomes = await withTaskGroup(of: (String, Bool).self) { group in
             for index in 0..<200 {

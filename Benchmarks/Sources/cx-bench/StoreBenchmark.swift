@@ -37,6 +37,9 @@ struct StoreBenchmark: AsyncParsableCommand {
     @Option(help: "Primary keys of the rows written: sequential (appended) or random (spread over the index), the same for all three runs.")
     var keys: Keys = .sequential
 
+    @Option(help: "Group commit's longest wait for writers on their way back, in microseconds (default: StoreOptions' own).")
+    var batchWait: Int?
+
     @Option(help: "Directory for the databases (default: a new temporary directory).")
     var directory: String?
 
@@ -77,9 +80,11 @@ struct StoreBenchmark: AsyncParsableCommand {
         print("CXStore durable writes, synchronous=FULL, WAL, \(keys) keys, \(duration)s per run, \(ProcessInfo.processInfo.activeProcessorCount) cores, \(root.path)")
         let raw = try rawSQLite(path: root.appendingPathComponent("raw.sqlite").path, body: body.stored)
         report("raw SQLite, 100 rows/transaction", raw, reference: raw)
-        let grouped = try await throughStore(root: root, name: "grouped", body: body, alone: false)
+        let grouped = try await throughStore(root: root, name: "grouped", body: body, alone: false, flush: .offWriter)
         report("CXStore group commit, \(writers) writers", grouped, reference: raw)
-        let alone = try await throughStore(root: root, name: "alone", body: body, alone: true)
+        let inCommit = try await throughStore(root: root, name: "grouped-in-commit", body: body, alone: false, flush: .inCommit)
+        report("  the same, flushing in each commit", inCommit, reference: raw)
+        let alone = try await throughStore(root: root, name: "alone", body: body, alone: true, flush: .inCommit)
         report("CXStore 1 transaction/write, \(writers) writers", alone, reference: raw)
         print(String(format: "group commit / one transaction per write: %.1fx", grouped / max(alone, 1)))
         return Figures(raw: raw, groupCommit: grouped, alone: alone, writers: writers)
@@ -89,8 +94,17 @@ struct StoreBenchmark: AsyncParsableCommand {
         print(String(format: "%-48@ %10.0f rows/s  %.2f of raw", name as NSString, rowsPerSecond, rowsPerSecond / reference))
     }
 
-    private func throughStore(root: URL, name: String, body: RecordBody, alone: Bool) async throws -> Double {
-        let store = try Store(directory: root, name: name, migrator: Self.migrator)
+    private func options(flush: StoreOptions.Flush) -> StoreOptions {
+        var options = StoreOptions(flush: flush)
+        if let batchWait { options.maxBatchWait = .microseconds(batchWait) }
+        return options
+    }
+
+    /// Rows/s written by `writers` concurrent writers. `alone` is the
+    /// reference of one durable transaction per write: SQLite flushing in each
+    /// commit, as `synchronous=FULL` does.
+    private func throughStore(root: URL, name: String, body: RecordBody, alone: Bool, flush: StoreOptions.Flush) async throws -> Double {
+        let store = try Store(directory: root, name: name, migrator: Self.migrator, options: options(flush: flush))
         let end = Date().addingTimeInterval(duration)
         let started = Date()
         let sequence = KeyCounter()
@@ -117,7 +131,15 @@ struct StoreBenchmark: AsyncParsableCommand {
         let elapsed = Date().timeIntervalSince(started)
         if !alone {
             let (transactions, operations) = store.groupCommitStatistics
-            print(String(format: "  group commit: %d transactions, %.1f writes each on average", transactions, Double(operations) / Double(max(transactions, 1))))
+            let (flushes, flushTime) = store.flushStatistics
+            let microseconds = Double(flushTime.components.seconds) * 1e6 + Double(flushTime.components.attoseconds) / 1e12
+            print(
+                String(format: "  group commit: %d transactions, %.1f writes each on average", transactions, Double(operations) / Double(max(transactions, 1)))
+                    + (flushes > 0
+                        ? String(
+                            format: "; %d log flushes off the writer, %.1f writes and %.0f µs each", flushes, Double(operations) / Double(flushes),
+                            microseconds / Double(flushes))
+                        : ""))
         }
         try store.close()
         return Double(total) / elapsed

@@ -1,0 +1,243 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+private func closeDescriptor(_ fd: Int32) { _ = Glibc.close(fd) }
+#elseif canImport(Darwin)
+import Darwin
+private func closeDescriptor(_ fd: Int32) { _ = Darwin.close(fd) }
+private func fdatasync(_ fd: Int32) -> Int32 { fsync(fd) }
+#endif
+
+/// Makes committed group-commit batches durable on a thread of its own, so
+/// that the writer starts the next batch while the disk flushes this one.
+///
+/// With ``StoreOptions/Durability/full``, SQLite flushes the WAL inside each
+/// commit: the writer thread, and every write behind it, waits for the disk.
+/// Instead, group commit runs its transactions with `synchronous=NORMAL` (a
+/// commit writes its WAL frames, no flush) and hands each committed batch
+/// here; this thread flushes the WAL file (`fdatasync`) and only then resumes
+/// the batch's callers. One flush covers every batch committed before it
+/// began, so while it runs the writer's next batches pile up for the next.
+/// Nothing is acknowledged before its frames are on disk: the durability of
+/// an acknowledged write is that of `synchronous=FULL`.
+///
+/// What differs from FULL: another connection can read a committed batch
+/// before its flush ends. If the machine loses power in that window the
+/// batch is gone, after someone read it, but its callers were never told it
+/// succeeded, and their retries (with idempotency keys) apply it again.
+///
+/// A failed flush leaves the kernel free to have dropped the pages it could
+/// not write (so a later flush that succeeds proves nothing): the batch's
+/// callers and every later write fail with ``StoreError/syncFailed(reason:)``
+/// until the store is reopened, when SQLite recovers from what is on disk.
+final class WALSync: Sendable {
+    typealias Resume = @Sendable (_ failure: (any Error)?) -> Void
+
+    private struct State {
+        var pending: [Resume] = []
+        var stopping = false
+        /// The thread has ended: nothing queued from now on would be run.
+        var ended = false
+        var failure: StoreError?
+    }
+
+    private final class Loop: Sendable {
+        let condition = NSCondition()
+        nonisolated(unsafe) var state = State()
+        let finished = DispatchSemaphore(value: 0)
+        let file: WALFile
+        let counter = Mutex((flushes: 0, time: Duration.zero))
+        let resumer = DispatchQueue(label: "cx-store-resume")
+        /// Nothing queued and no flush running. Changed under `condition`.
+        let idle = Atomic<Bool>(true)
+        let idleHandler = Mutex<(@Sendable () -> Void)?>(nil)
+        init(file: WALFile) { self.file = file }
+
+        func run() {
+            while true {
+                condition.lock()
+                if state.pending.isEmpty && !state.stopping {
+                    idle.store(true, ordering: .releasing)
+                    condition.unlock()
+                    idleHandler.withLock { $0 }?()
+                    condition.lock()
+                }
+                while state.pending.isEmpty && !state.stopping { condition.wait() }
+                let batch = state.pending
+                state.pending.removeAll(keepingCapacity: true)
+                if batch.isEmpty && state.stopping {
+                    state.ended = true
+                    condition.unlock()
+                    break
+                }
+                var failure = state.failure
+                condition.unlock()
+                if failure == nil {
+                    do {
+                        let started = ContinuousClock.now
+                        try file.sync()
+                        let took = ContinuousClock.now - started
+                        counter.withLock {
+                            $0.flushes += 1
+                            $0.time += took
+                        }
+                    } catch {
+                        let failed = StoreError.syncFailed(reason: "\(error)")
+                        condition.lock()
+                        state.failure = failed
+                        condition.unlock()
+                        failure = failed
+                    }
+                }
+                // Resumed on another thread, so that this one can start the
+                // next flush at once: waking a batch's callers costs about a
+                // third of a flush.
+                resumer.async { [failure] in for resume in batch { resume(failure) } }
+            }
+            file.close()
+            resumer.sync {}
+            finished.signal()
+        }
+    }
+
+    private let loop: Loop
+
+    /// - Parameter databasePath: the database file; its WAL is `<path>-wal`.
+    init(databasePath: String) {
+        let loop = Loop(file: WALFile(databasePath: databasePath))
+        self.loop = loop
+        let thread = Thread { loop.run() }
+        thread.name = "cx-store-sync"
+        thread.start()
+    }
+
+    deinit {
+        loop.condition.lock()
+        loop.state.stopping = true
+        loop.condition.signal()
+        loop.condition.unlock()
+    }
+
+    /// Whether nothing waits to be flushed and no flush is running.
+    var isIdle: Bool { loop.idle.load(ordering: .acquiring) }
+
+    /// Sets what to call each time the flush thread runs out of work (on
+    /// that thread, holding no lock of its own).
+    func whenIdle(_ handler: @escaping @Sendable () -> Void) {
+        loop.idleHandler.withLock { $0 = handler }
+    }
+
+    /// Flushes done since opening (each covers one or more batches) and
+    /// the time they took.
+    var statistics: (flushes: Int, time: Duration) { loop.counter.withLock { $0 } }
+
+    /// The failure that stopped the store's writes, if a flush failed.
+    var failure: StoreError? {
+        loop.condition.lock()
+        defer { loop.condition.unlock() }
+        return loop.state.failure
+    }
+
+    /// Queues `resume`, to be called once everything committed so far is on
+    /// disk (with nil), or with the error that kept it from getting there.
+    /// Call it after the commit, on the thread that committed.
+    /// After ``stop()``, `resume` is called at once with ``StoreError/closed``.
+    func afterFlush(_ resume: @escaping Resume) {
+        loop.condition.lock()
+        guard !loop.state.ended else {
+            loop.condition.unlock()
+            resume(StoreError.closed)
+            return
+        }
+        loop.idle.store(false, ordering: .releasing)
+        loop.state.pending.append(resume)
+        loop.condition.signal()
+        loop.condition.unlock()
+    }
+
+    /// Flushes everything committed so far, waiting on the calling thread.
+    func flushAndWait() throws {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Mutex<(any Error)?>(nil)
+        afterFlush { failure in
+            outcome.withLock { $0 = failure }
+            done.signal()
+        }
+        done.wait()
+        if let failure = outcome.withLock({ $0 }) { throw failure }
+    }
+
+    /// Flushes and resumes what is queued, then ends the thread.
+    func stop() {
+        loop.condition.lock()
+        let first = !loop.state.stopping
+        loop.state.stopping = true
+        loop.condition.signal()
+        loop.condition.unlock()
+        if first { loop.finished.wait() }
+    }
+}
+
+/// The WAL file of one database, opened read-only just to flush it.
+///
+/// SQLite keeps the WAL while any connection is open (the store's writer
+/// always is), and truncates or rewrites it in place, so one descriptor
+/// serves for the store's life; it is still checked against the path before
+/// each flush and opened again should the file have been replaced. SQLite
+/// takes no locks on the WAL file itself (its locks are on the database and
+/// `-shm` files), so closing this descriptor releases none of SQLite's.
+final class WALFile: @unchecked Sendable {
+    private let walPath: String
+    private let directoryPath: String
+    /// Used only by the sync thread.
+    private var descriptor: Int32 = -1
+
+    init(databasePath: String) {
+        walPath = databasePath + "-wal"
+        directoryPath = (databasePath as NSString).deletingLastPathComponent
+    }
+
+    struct SyncError: Error, CustomStringConvertible {
+        let path: String
+        let call: String
+        let code: Int32
+        var description: String { "\(call) \(path): \(String(cString: strerror(code)))" }
+    }
+
+    /// Makes the WAL's written frames durable.
+    ///
+    /// The database file itself is never opened here: closing any descriptor
+    /// of it would release SQLite's POSIX locks on it. The WAL cannot be
+    /// missing while the writer's connection is open, so its absence is an
+    /// error, not a reason to flush something else.
+    func sync() throws {
+        var onDisk = stat()
+        guard stat(walPath, &onDisk) == 0 else { throw SyncError(path: walPath, call: "stat", code: errno) }
+        if descriptor >= 0 {
+            var open = stat()
+            if fstat(descriptor, &open) != 0 || open.st_ino != onDisk.st_ino || open.st_dev != onDisk.st_dev { close() }
+        }
+        if descriptor < 0 {
+            descriptor = open(walPath, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw SyncError(path: walPath, call: "open", code: errno) }
+            // A new WAL's name must survive a power loss too.
+            try flush(path: directoryPath)
+        }
+        guard fdatasync(descriptor) == 0 else { throw SyncError(path: walPath, call: "fdatasync", code: errno) }
+    }
+
+    /// Flushes a directory (never the database file: see ``sync()``).
+    private func flush(path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SyncError(path: path, call: "open", code: errno) }
+        defer { closeDescriptor(fd) }
+        guard fsync(fd) == 0 else { throw SyncError(path: path, call: "fsync", code: errno) }
+    }
+
+    func close() {
+        if descriptor >= 0 { closeDescriptor(descriptor) }
+        descriptor = -1
+    }
+}
