@@ -11,12 +11,14 @@ struct StoreBenchmark: AsyncParsableCommand {
         commandName: "store",
         abstract: "Durable writes/s: CXStore's group commit vs one transaction per write vs raw SQLite batches.",
         discussion: """
-            All three write the same rows (an id, a number, a ~60-byte body) to a fresh WAL database \
-            with synchronous=FULL in a temporary directory, in the same run, with the same keys \
-            (see --keys): \
-            64 concurrent writers through Store.write (group commit); 64 concurrent writers through \
-            Store.writeAlone (a transaction each); and the SQLite C API inserting 100 rows per \
-            transaction from one thread.
+            All four write the same rows (an id, a number, a ~60-byte body) to a fresh WAL database \
+            in a temporary directory, every row on disk before it is acknowledged, in the same run, \
+            with the same keys (see --keys): the SQLite C API inserting 100 rows per transaction \
+            from one thread with synchronous=FULL (the reference); 64 concurrent writers through \
+            Store.write (group commit) with the log flushed off the writer (the default), then \
+            flushed in each commit (StoreOptions.flush = .inCommit, synchronous=FULL); and 64 \
+            concurrent writers through Store.writeAlone with synchronous=FULL (a transaction and a \
+            flush each).
             """)
 
     @Option(help: "Seconds measured per run.")
