@@ -79,7 +79,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         message.text = "customer 12345 bought 3 items for 129000 IRR at store تهران"
         let body = try RecordBody(message)
 
-        print("CXStore durable writes, synchronous=FULL, WAL, \(keys) keys, \(duration)s per run, \(ProcessInfo.processInfo.activeProcessorCount) cores, \(root.path)")
+        print("CXStore durable writes (each row on disk before it is acknowledged), WAL, \(keys) keys, \(duration)s per run, \(ProcessInfo.processInfo.activeProcessorCount) cores, \(root.path)")
         let raw = try rawSQLite(path: root.appendingPathComponent("raw.sqlite").path, body: body.stored)
         report("raw SQLite, 100 rows/transaction", raw, reference: raw)
         let grouped = try await throughStore(root: root, name: "grouped", body: body, alone: false, flush: .offWriter)
