@@ -33,9 +33,10 @@ import Synchronization
 /// for the disk and the loop is `drainPipelined`: one transaction stays
 /// open, running operations as they arrive, and commits whenever the flush
 /// thread is free; its callers are resumed after the flush that covers it.
-/// The writer then never sits idle while the disk flushes, which is worth
-/// 16–28% more durable writes/s to the services, whose writer is the busy
-/// thread (``StoreOptions/Flush``).
+/// The writer then never sits idle while the disk flushes, which was worth
+/// 8–27% more durable writes/s to the loyalty and feedback services, whose
+/// writer is the busy thread; one-row writes gain nothing (the store
+/// benchmark measures both ways, see ``StoreOptions/Flush``).
 final class GroupCommit: Sendable {
     /// One caller's operation and where its outcome goes.
     private struct Ticket: @unchecked Sendable {
@@ -61,8 +62,8 @@ final class GroupCommit: Sendable {
         /// Active callers whose batch committed and waits for its flush
         /// (with a ``WALSync``): they cannot hand in anything before it ends.
         var flushing = 0
-        /// Whether batches are flushed off the writer (a ``WALSync``).
-        var pipelined = false
+        /// Set by `close()`: new operations fail with ``StoreError/closed``.
+        var closed = false
         /// Operations run so far in the open transaction (pipelined only).
         var running = 0
         /// Whether the open transaction should commit now (pipelined only):
@@ -83,13 +84,9 @@ final class GroupCommit: Sendable {
         /// batch is full. Callers wake the gathering drain loop only then, not
         /// on every arrival: a wake-up is a futex call and a context switch,
         /// and dozens per batch cost the writer more than its inserts.
-        ///
-        /// When batches are flushed off the writer, callers waiting for a
-        /// flush are not waited for, nor is the last batch's size (its callers
-        /// are most likely still waiting for their flush).
+        /// (Without a ``WALSync`` only; `drainPipelined` has `readyToCommit`.)
         var gathered: Bool {
-            if pipelined { return waiting.count >= min(maxBatchSize, active - flushing) }
-            return waiting.count >= min(maxBatchSize, max(active, lastBatchSize))
+            waiting.count >= min(maxBatchSize, max(active, lastBatchSize))
         }
     }
 
@@ -115,12 +112,12 @@ final class GroupCommit: Sendable {
         self.maxBatchWait = maxBatchWait
         self.sync = sync
         state.maxBatchSize = maxBatchSize
-        state.pipelined = sync != nil
         sync?.whenIdle { [weak self] in self?.flusherWentIdle() }
     }
 
     /// Runs `operation` in a shared transaction; returns once that
-    /// transaction has committed (or throws what `operation` or the commit threw).
+    /// transaction has committed and, with a ``WALSync``, been flushed (or
+    /// throws what `operation`, the commit or the flush threw).
     func write<T: Sendable>(_ operation: @escaping @Sendable (Database) throws -> T) async throws -> T {
         // Not cancellable on purpose: once queued, the operation may already
         // be in a running transaction, and its caller must learn whether it
@@ -134,6 +131,12 @@ final class GroupCommit: Sendable {
 
     private func enqueue(_ ticket: Ticket) {
         condition.lock()
+        guard !state.closed else {
+            state.active += 1  // `write` leaves after any outcome
+            condition.unlock()
+            ticket.continuation.resume(returning: .failure(StoreError.closed))
+            return
+        }
         state.waiting.append(ticket)
         state.active += 1
         let startDrain = !state.draining
@@ -141,6 +144,18 @@ final class GroupCommit: Sendable {
         if state.gathering && wakes { condition.signal() }
         condition.unlock()
         if startDrain { scheduleDrain() }
+    }
+
+    /// Refuses new operations, then waits until every queued one has run and
+    /// every committed batch's callers have been resumed (after their flush).
+    func close() {
+        condition.lock()
+        state.closed = true
+        while state.draining || state.flushing > 0 {
+            // Woken by nothing in particular: a close is rare, so it looks again every millisecond.
+            _ = condition.wait(until: Date(timeIntervalSinceNow: 0.001))
+        }
+        condition.unlock()
     }
 
     private func leave() {
@@ -217,16 +232,16 @@ final class GroupCommit: Sendable {
             condition.unlock()
             var batch: [Ticket] = []
             var outcomes: [Result<any Sendable, any Error>] = []
-            var failure: (any Error)? = sync.failure
             var someFailed = false
-            if failure == nil {
-                do { try db.beginTransaction() } catch { failure = error }
-            }
             let deadline = ContinuousClock.now + maxBatchWait
-            while batch.count < maxBatchSize {
-                let arrivals = nextArrivals(deadline: deadline, sync: sync)
-                if arrivals.isEmpty { break }
-                if failure == nil && !someFailed {
+            /// Takes arrivals into the batch until it should commit, running
+            /// them unless `run` is false or one has thrown.
+            func gather(run: Bool) {
+                while batch.count < maxBatchSize {
+                    let arrivals = nextArrivals(deadline: deadline, sync: sync)
+                    if arrivals.isEmpty { return }
+                    batch += arrivals
+                    guard run && !someFailed else { continue }
                     for ticket in arrivals {
                         do {
                             outcomes.append(.success(try ticket.operation(db)))
@@ -236,30 +251,33 @@ final class GroupCommit: Sendable {
                         }
                     }
                 }
-                batch += arrivals
+            }
+            if let failure = sync.failure {
+                gather(run: false)
+                outcomes = Array(repeating: .failure(failure), count: batch.count)
+            } else {
+                do {
+                    // GRDB's transaction block, not bare BEGIN/COMMIT: it
+                    // refuses to run statements after SQLite rolled the
+                    // transaction back by itself (an operation that caught a
+                    // disk-full error and went on would otherwise write
+                    // outside any transaction).
+                    try db.inTransaction {
+                        gather(run: true)
+                        return someFailed ? .rollback : .commit
+                    }
+                    if someFailed {
+                        // Mixed changes, rolled back: run the batch again, a
+                        // savepoint per operation.
+                        outcomes = try Self.execute(batch, in: db, savepointsFirst: true)
+                    }
+                } catch {
+                    outcomes = Array(repeating: .failure(error), count: batch.count)
+                }
             }
             condition.lock()
             state.running = 0
             condition.unlock()
-            if let failure {
-                outcomes = Array(repeating: .failure(failure), count: batch.count)
-            } else if someFailed {
-                // Mixed changes: undo them all and run the batch again, a
-                // savepoint per operation (as `execute` does).
-                do {
-                    try db.rollback()
-                    outcomes = try Self.execute(batch, in: db)
-                } catch {
-                    outcomes = Array(repeating: .failure(error), count: batch.count)
-                }
-            } else {
-                do {
-                    try db.commit()
-                } catch {
-                    try? db.rollback()
-                    outcomes = Array(repeating: .failure(error), count: batch.count)
-                }
-            }
             counters.withLock {
                 $0.transactions += 1
                 $0.operations += batch.count
@@ -349,10 +367,24 @@ final class GroupCommit: Sendable {
     /// with a savepoint per operation, undoing only the throwing ones.
     ///
     /// - Throws: only what beginning or committing the transaction throws.
-    private static func execute(_ batch: [Ticket], in db: Database) throws -> [Result<any Sendable, any Error>] {
+    /// - Parameter savepointsFirst: skip the fast path (an operation of this
+    ///   batch is known to throw).
+    private static func execute(_ batch: [Ticket], in db: Database, savepointsFirst: Bool = false) throws -> [Result<any Sendable, any Error>] {
         var outcomes: [Result<any Sendable, any Error>] = []
         outcomes.reserveCapacity(batch.count)
-        var someFailed = false
+        var someFailed = savepointsFirst
+        if !savepointsFirst {
+            try fastPath(batch, in: db, outcomes: &outcomes, someFailed: &someFailed)
+        }
+        guard someFailed else { return outcomes }
+        outcomes.removeAll(keepingCapacity: true)
+        try withSavepoints(batch, in: db, outcomes: &outcomes)
+        return outcomes
+    }
+
+    private static func fastPath(
+        _ batch: [Ticket], in db: Database, outcomes: inout [Result<any Sendable, any Error>], someFailed: inout Bool
+    ) throws {
         try db.inTransaction {
             for ticket in batch {
                 do {
@@ -364,8 +396,9 @@ final class GroupCommit: Sendable {
             }
             return .commit
         }
-        guard someFailed else { return outcomes }
-        outcomes.removeAll(keepingCapacity: true)
+    }
+
+    private static func withSavepoints(_ batch: [Ticket], in db: Database, outcomes: inout [Result<any Sendable, any Error>]) throws {
         try db.inTransaction {
             for ticket in batch {
                 var outcome: Result<any Sendable, any Error> = .failure(CancellationError())
@@ -386,6 +419,5 @@ final class GroupCommit: Sendable {
             }
             return .commit
         }
-        return outcomes
     }
 }

@@ -98,6 +98,8 @@ public final class Store: Sendable {
     private let checkpointer: Checkpointer?
     /// Flushes the log for commits made without flushing (``StoreOptions/Flush/offWriter``).
     private let sync: WALSync?
+    /// `writeAlone` calls in progress, which `close()` waits for.
+    private let alone = Mutex(0)
 
     /// Opens (creating when needed) `<directory>/<name>.sqlite` and runs the
     /// store's own migrations, then `migrator`'s. Migrations are named by
@@ -212,8 +214,14 @@ public final class Store: Sendable {
     /// Runs `operation` in a transaction of its own, bypassing group commit
     /// (for migrations of data, long batch jobs, and the benchmark's reference).
     public func writeAlone<T: Sendable>(_ operation: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        if let failure = sync?.failure { throw failure }
-        let result = try await pool.write(operation)
+        guard let sync else { return try await pool.write(operation) }
+        alone.withLock { $0 += 1 }
+        defer { alone.withLock { $0 -= 1 } }
+        // Checked in the transaction: a flush that failed meanwhile stops it too.
+        let result = try await pool.write { db in
+            if let failure = sync.failure { throw failure }
+            return try operation(db)
+        }
         try await flushed()
         return result
     }
@@ -259,7 +267,12 @@ public final class Store: Sendable {
         }
         // The copy may hold a batch whose flush is still running: returns
         // once the original holds everything the copy does on disk.
-        try await flushed()
+        do {
+            try await flushed()
+        } catch {
+            try? FileManager.default.removeItem(atPath: target)
+            throw error
+        }
     }
 
     /// Forgets idempotent answers older than ``StoreOptions/idempotencyRetention``,
@@ -291,8 +304,13 @@ public final class Store: Sendable {
 
     /// Closes the database; later calls fail.
     public func close() throws {
-        // Writes still waiting for their flush get it before anything closes.
-        sync?.stop()
+        // Every write already handed in runs, commits and is flushed before
+        // anything closes; writes handed in later fail with `closed`.
+        groupCommit.close()
+        if let sync {
+            while alone.withLock({ $0 }) > 0 { Thread.sleep(forTimeInterval: 0.001) }
+            sync.stop()
+        }
         do {
             try checkpointer?.stop()
         } catch {

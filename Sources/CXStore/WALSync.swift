@@ -38,15 +38,16 @@ final class WALSync: Sendable {
     private struct State {
         var pending: [Resume] = []
         var stopping = false
-        /// The thread has ended: nothing queued from now on would be run.
+        /// The loop has ended: nothing queued from now on would be run.
         var ended = false
+        /// The thread is done: its descriptor closed, every batch resumed.
+        var finished = false
         var failure: StoreError?
     }
 
     private final class Loop: Sendable {
         let condition = NSCondition()
         nonisolated(unsafe) var state = State()
-        let finished = DispatchSemaphore(value: 0)
         let file: WALFile
         let counter = Mutex((flushes: 0, time: Duration.zero))
         let resumer = DispatchQueue(label: "cx-store-resume")
@@ -98,7 +99,10 @@ final class WALSync: Sendable {
             }
             file.close()
             resumer.sync {}
-            finished.signal()
+            condition.lock()
+            state.finished = true
+            condition.broadcast()
+            condition.unlock()
         }
     }
 
@@ -116,7 +120,7 @@ final class WALSync: Sendable {
     deinit {
         loop.condition.lock()
         loop.state.stopping = true
-        loop.condition.signal()
+        loop.condition.broadcast()
         loop.condition.unlock()
     }
 
@@ -153,7 +157,7 @@ final class WALSync: Sendable {
         }
         loop.idle.store(false, ordering: .releasing)
         loop.state.pending.append(resume)
-        loop.condition.signal()
+        loop.condition.broadcast()
         loop.condition.unlock()
     }
 
@@ -169,14 +173,14 @@ final class WALSync: Sendable {
         if let failure = outcome.withLock({ $0 }) { throw failure }
     }
 
-    /// Flushes and resumes what is queued, then ends the thread.
+    /// Flushes and resumes what is queued, then ends the thread; returns
+    /// once it has ended (whoever else is stopping it too).
     func stop() {
         loop.condition.lock()
-        let first = !loop.state.stopping
         loop.state.stopping = true
-        loop.condition.signal()
+        loop.condition.broadcast()
+        while !loop.state.finished { loop.condition.wait() }
         loop.condition.unlock()
-        if first { loop.finished.wait() }
     }
 }
 

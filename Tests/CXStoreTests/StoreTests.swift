@@ -78,6 +78,57 @@ final class StoreTests: XCTestCase {
         try reopened.close()
     }
 
+    /// Closing while writes are in flight: each write either succeeded and
+    /// is there after reopening, or failed with `closed` and is not: a
+    /// write that committed is never reported as failed.
+    func testClosingDuringWritesNeverFailsAWriteThatCommitted() async throws {
+        for flush in [StoreOptions.Flush.offWriter, .inCommit] {
+            let directory = self.directory.appendingPathComponent(flush.rawValue)
+            let store = try openTestStore(directory, options: StoreOptions(flush: flush))
+            let outcomes = await withTaskGroup(of: (String, Bool).self) { group in
+                for writer in 0..<32 {
+                    group.addTask {
+                        var index = 0
+                        while true {
+                            let id = "w\(writer)-\(index)"
+                            do {
+                                if index % 5 == 4 {
+                                    try await store.writeAlone { db in try insertNote(db, id: id, writer: writer, text: "alone") }
+                                } else {
+                                    try await store.write { db in try insertNote(db, id: id, writer: writer, text: "grouped") }
+                                }
+                            } catch {
+                                return (id, false)
+                            }
+                            index += 1
+                        }
+                    }
+                }
+                try? await Task.sleep(for: .milliseconds(100))
+                // Close from a thread of its own: it waits for the writes in flight.
+                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                    Thread { try? store.close(); done.resume() }.start()
+                }
+                return await group.reduce(into: [(String, Bool)]()) { $0.append($1) }
+            }
+            let reopened = try openTestStore(directory, options: StoreOptions(flush: flush))
+            let stored = Set(try await reopened.read { db in try String.fetchAll(db, sql: "SELECT id FROM note") })
+            XCTAssertGreaterThan(stored.count, 32, "\(flush): writes went on for 100 ms")
+            for (id, succeeded) in outcomes {
+                XCTAssertFalse(succeeded)
+                XCTAssertFalse(stored.contains(id), "\(flush): \(id) failed at close but was committed")
+            }
+            // Every writer's earlier writes were acknowledged, so they are all there.
+            for (id, _) in outcomes {
+                let parts = id.dropFirst().split(separator: "-")
+                let writer = Int(parts[0])!
+                let failedAt = Int(parts[1])!
+                for index in 0..<failedAt { XCTAssertTrue(stored.contains("w\(writer)-\(index)"), "\(flush): w\(writer)-\(index)") }
+            }
+            try reopened.close()
+        }
+    }
+
     func testSixtyFourConcurrentWritersEachAcknowledgedWriteIsThereExactlyOnce() async throws {
         for flush in [StoreOptions.Flush.offWriter, .inCommit] {
             let directory = self.directory.appendingPathComponent(flush.rawValue)
