@@ -46,6 +46,8 @@ enum CustomerErasure {
         // Feedback's events are all ordered by their customer's id; refused
         // ones are erased too, so `cxctl outbox retry` cannot send them on.
         erased += UInt64(try Outbox.forget(db, orderingKey: customer))
+        // Stored first answers about the customer (a response, a complaint and its thread).
+        erased += UInt64(try Idempotency.forget(db, subject: customer))
 
         let complaints = try Row.fetchAll(db, sql: "SELECT id, body FROM complaint WHERE customer_id = ?", arguments: [customer])
         for row in complaints {

@@ -124,6 +124,8 @@ enum ProfilesDatabase {
         for table in ["customer_token", "trait_clock", "segment_member", "segment_flip", "spend_point"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE customer_id = ?", arguments: [id])
         }
+        // Stored first answers about the customer (an upsert's customer, a trait update).
+        try Idempotency.forget(db, subject: id)
     }
 
     /// Live customers with ids after `after`, in id order.

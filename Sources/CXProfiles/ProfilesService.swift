@@ -83,9 +83,10 @@ public final class ProfilesService: Sendable {
     /// Runs `body` in a write, once per idempotency key (see ``Store/idempotentWrite(_:key:request:alone:_:)``).
     func write<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ scope: String, key: String?, request: Request, alone: Bool = false,
+        subjects: @escaping @Sendable (Database, Response) throws -> [String] = { _, _ in [] },
         _ body: @escaping @Sendable (Database) throws -> Response
     ) async throws -> Response {
-        try await store.idempotentWrite(scope, key: key, request: request, alone: alone, body)
+        try await store.idempotentWrite(scope, key: key, request: request, alone: alone, subjects: subjects, body)
     }
 
     static func pageSize(_ requested: Int32, field: String = "page_size") throws(RPCError) -> Int {
@@ -132,7 +133,7 @@ extension ProfilesService {
         let prepared = try Self.prepareNew(request.customer, prefix: "customer", now: now)
         let segments = self.segments
         let cache = self.cache
-        return try await write("profiles.CreateCustomer", key: key, request: request) { db in
+        return try await write("profiles.CreateCustomer", key: key, request: request, subjects: { _, response in [response.customer.id] }) { db in
             var customer = prepared
             if customer.id.isEmpty { customer.id = Self.generateID(prefix: "c-") }
             try Self.insertNew(db, customer, segments: segments, cache: cache, now: now)
@@ -204,7 +205,7 @@ extension ProfilesService {
         let key = try idempotencyKey(request.idempotencyKey, context)
         let segments = self.segments
         let cache = self.cache
-        return try await write("profiles.UpdateCustomer", key: key, request: request) { db in
+        return try await write("profiles.UpdateCustomer", key: key, request: request, subjects: { _, response in [response.customer.id] }) { db in
             let current = try Self.live(try ProfilesDatabase.customer(db, id: id), id: id)
             if request.expectedVersion != 0, request.expectedVersion != current.version {
                 throw RPCError(
@@ -387,7 +388,7 @@ extension ProfilesService {
         let rows = prepared
         let segments = self.segments
         let cache = self.cache
-        return try await write("profiles.ImportCustomers", key: key, request: request) { db in
+        return try await write("profiles.ImportCustomers", key: key, request: request, subjects: { _, response in response.results.map(\.customerID) }) { db in
             var response = Cx_Profiles_V1_ImportCustomersResponse()
             let catalog = try segments.segments(db)
             for (index, row) in rows.enumerated() {

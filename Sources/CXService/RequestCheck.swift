@@ -135,13 +135,16 @@ extension Store {
     /// Runs `body` in a write, once per idempotency key (none: every call
     /// runs): in a group-commit transaction, or with `alone` in one of its
     /// own (for long scans that must not hold up other writers' batches).
+    /// `subjects` names the customers the stored answer is about, so that
+    /// erasing one of them forgets it (``Idempotency/forget(_:subject:)``).
     public func idempotentWrite<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ scope: String, key: String?, request: Request, alone: Bool = false,
+        subjects: @escaping @Sendable (Database, Response) throws -> [String] = { _, _ in [] },
         _ body: @escaping @Sendable (Database) throws -> Response
     ) async throws -> Response {
         let once: @Sendable (Database) throws -> Response = { db in
             guard let key else { return try body(db) }
-            return try Idempotency.run(db, scope: scope, key: key, request: request) { try body(db) }
+            return try Idempotency.run(db, scope: scope, key: key, request: request, subjects: subjects) { try body(db) }
         }
         return alone ? try await writeAlone(once) : try await write(once)
     }

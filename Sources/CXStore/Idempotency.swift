@@ -12,11 +12,17 @@ public enum Idempotency {
     /// - Throws: ``StoreError/idempotencyKeyReused(scope:key:)`` when the key
     ///   was used for a different request (the write does not run), or what
     ///   `body` throws (and nothing is recorded, so a retry runs again).
+    ///
+    /// - Parameter subjects: the customers the stored answer is about (ids,
+    ///   which hold no spaces), from the answer or the database after `body`:
+    ///   ``forget(_:subject:)`` removes it when one of them is erased. An
+    ///   answer naming nobody needs none.
     public static func run<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ db: Database,
         scope: String,
         key: String,
         request: Request,
+        subjects: (Database, Response) throws -> [String] = { _, _ in [] },
         _ body: () throws -> Response
     ) throws -> Response {
         let fingerprint = try Self.fingerprint(of: request)
@@ -34,10 +40,38 @@ public enum Idempotency {
             return try stored.decode(Response.self, table: "cx_idempotency", key: "\(scope)/\(key)")
         }
         let response = try body()
+        let named = try subjects(db, response).filter { !$0.isEmpty }
         try db.cachedStatement(
-            sql: "INSERT INTO cx_idempotency (scope, key, request_fingerprint, response, created_at) VALUES (?, ?, ?, ?, ?)"
-        ).execute(arguments: [scope, key, fingerprint, try RecordBody(response), Date().timeIntervalSince1970])
+            sql: "INSERT INTO cx_idempotency (scope, key, request_fingerprint, response, created_at, subjects) VALUES (?, ?, ?, ?, ?, ?)"
+        ).execute(arguments: [
+            scope, key, fingerprint, try RecordBody(response), Date().timeIntervalSince1970,
+            named.isEmpty ? nil : named.joined(separator: " "),
+        ])
         return response
+    }
+
+    /// Removes every stored answer about `subject` (a customer being
+    /// erased): a retry of one of those writes then runs again, and finds
+    /// the customer gone. Call inside the erasing write.
+    ///
+    /// Scans the answers kept (``StoreOptions/idempotencyRetention``): no
+    /// index by customer, which every keyed write would pay for, for the
+    /// sake of a rare erasure.
+    ///
+    /// - Returns: how many answers were removed.
+    @discardableResult
+    public static func forget(_ db: Database, subject: String) throws -> Int {
+        guard !subject.isEmpty else { return 0 }
+        try db.execute(
+            sql: "DELETE FROM cx_idempotency WHERE subjects IS NOT NULL AND instr(' ' || subjects || ' ', ' ' || ? || ' ') > 0",
+            arguments: [subject])
+        return db.changesCount
+    }
+
+    static func migrateSubjects(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("cxstore v5 idempotency subjects") { db in
+            try db.execute(sql: "ALTER TABLE cx_idempotency ADD COLUMN subjects TEXT")
+        }
     }
 
     /// FNV-1a 64 of the request's deterministic encoding, as a signed

@@ -188,6 +188,7 @@ public final class Store: Sendable {
         }
         Outbox.migrateByDestination(&migrator)
         Outbox.migrateRefused(&migrator)
+        Idempotency.migrateSubjects(&migrator)
         return migrator
     }()
 

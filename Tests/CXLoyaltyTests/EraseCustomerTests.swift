@@ -21,8 +21,9 @@ final class EraseCustomerTests: XCTestCase {
     }
 
     /// Rows left under `id` in every table erasure must empty.
-    func leftovers(_ h: LoyaltyHarness, _ id: String, orders: [String], refunds: [String], redemptions: [String]) async throws
-        -> [String: Int]
+    func leftovers(
+        _ h: LoyaltyHarness, _ id: String, orders: [String], refunds: [String], redemptions: [String], redemptionKeys: [String] = ["r-1"]
+    ) async throws -> [String: Int]
     {
         try await h.service.store.read { db in
             func count(_ sql: String, _ arguments: StatementArguments) throws -> Int { try Int.fetchOne(db, sql: sql, arguments: arguments) ?? -1 }
@@ -38,6 +39,9 @@ final class EraseCustomerTests: XCTestCase {
                 "redemption_lot": try count("SELECT COUNT(*) FROM redemption_lot WHERE redemption_id IN (\(inList(redemptions)))", []),
                 "tier_decision": try count("SELECT COUNT(*) FROM tier_decision WHERE customer_id = ?", [id]),
                 "cx_outbox": try count("SELECT COUNT(*) FROM cx_outbox WHERE ordering_key = ?", [id]),
+                // The stored answer to the customer's keyed Redeem (their account and redemption).
+                "cx_idempotency": try count(
+                    "SELECT COUNT(*) FROM cx_idempotency WHERE scope = 'loyalty.Redeem' AND key IN (\(inList(redemptionKeys)))", []),
             ]
         }
     }

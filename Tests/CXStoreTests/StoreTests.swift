@@ -253,11 +253,45 @@ final class StoreTests: XCTestCase {
         let applied = try await reopened.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
         XCTAssertEqual(
             applied,
-            ["cxstore v1 idempotency", "cxstore v1 outbox", "cxstore v2 idempotency by age", "cxstore v3 outbox by destination", "cxstore v4 outbox refused", "test v1 notes"])
+            [
+                "cxstore v1 idempotency", "cxstore v1 outbox", "cxstore v2 idempotency by age", "cxstore v3 outbox by destination", "cxstore v4 outbox refused",
+                "cxstore v5 idempotency subjects", "test v1 notes",
+            ])
     }
 }
 
 final class IdempotencyTests: XCTestCase {
+    /// Erasing a customer forgets the stored answers that name them, and
+    /// only those: an id that merely starts like theirs is someone else.
+    func testForgettingASubjectRemovesOnlyTheAnswersNamingIt() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try openTestStore(directory)
+        @Sendable func keyed(_ key: String, subjects: [String]) async throws -> String {
+            try await store.write { db in
+                try Idempotency.run(db, scope: "s", key: key, request: note(key), subjects: { (_: Database, _: Cx_Wire_V1_EchoResponse) in subjects }) {
+                    var response = Cx_Wire_V1_EchoResponse()
+                    response.text = "answer \(key) \(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM cx_idempotency")!)"
+                    return response
+                }.text
+            }
+        }
+        let first = try await keyed("a", subjects: ["c1"])
+        _ = try await keyed("b", subjects: ["c12", "c1"])
+        _ = try await keyed("c", subjects: ["c12"])
+        _ = try await keyed("d", subjects: [])
+        _ = try await keyed("e", subjects: ["xc1"])
+        let forgotten = try await store.write { db in try Idempotency.forget(db, subject: "c1") }
+        XCTAssertEqual(forgotten, 2)
+        let left = try await store.read { db in try String.fetchAll(db, sql: "SELECT key FROM cx_idempotency ORDER BY key") }
+        XCTAssertEqual(left, ["c", "d", "e"])
+        // A retry of a forgotten write runs again (and is stored again).
+        let again = try await keyed("a", subjects: ["c1"])
+        XCTAssertNotEqual(again, first)
+        let none = try await store.write { db in try Idempotency.forget(db, subject: "") }
+        XCTAssertEqual(none, 0)
+    }
+
     func testRetryReturnsTheFirstAnswerAndChangesNothing() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -17,7 +17,7 @@ extension FeedbackService {
         try Complaints.validate(request.complaint, field: "complaint")
         let key = try RequestCheck.idempotencyKey(request.idempotencyKey, context)
         let now = clock().timeIntervalSince1970
-        return try await store.idempotentWrite("open-complaint", key: key, request: request) { db in
+        return try await store.idempotentWrite("open-complaint", key: key, request: request, subjects: { _, response in [response.complaint.customerID] }) { db in
             var response = Cx_Feedback_V1_OpenComplaintResponse()
             response.complaint = try Complaints.open(db, request.complaint, now: now, author: "customer")
             return response
@@ -108,7 +108,7 @@ extension FeedbackService {
         let key = try RequestCheck.idempotencyKey(request.idempotencyKey, context)
         let now = clock().timeIntervalSince1970
         let events = FeedbackEvents(destinations: destinations, now: now)
-        return try await store.idempotentWrite("move-complaint", key: key, request: request) { db in
+        return try await store.idempotentWrite("move-complaint", key: key, request: request, subjects: { _, response in [response.complaint.customerID] }) { db in
             let current = try Complaints.require(db, request.complaintID, now: now, thread: false)
             let allowed = Complaints.moves(from: current.state)
             guard allowed.contains(request.to) else {
@@ -183,7 +183,10 @@ extension FeedbackService {
         try Surveys.text(request.text, field: "text", max: Surveys.maxTextAnswer)
         let key = try RequestCheck.idempotencyKey(request.idempotencyKey, context)
         let now = clock().timeIntervalSince1970
-        return try await store.idempotentWrite("complaint-note", key: key, request: request) { db in
+        return try await store.idempotentWrite(
+            "complaint-note", key: key, request: request,
+            subjects: { db, _ in try String.fetchAll(db, sql: "SELECT customer_id FROM complaint WHERE id = ?", arguments: [request.complaintID]) }
+        ) { db in
             let current = try Complaints.require(db, request.complaintID, now: now, thread: false)
             if request.kind == .reply, !current.hasFirstResponseAt {
                 try db.execute(sql: "UPDATE complaint SET first_response_at = ? WHERE id = ?", arguments: [now, current.id])

@@ -42,6 +42,8 @@ extension JourneyWriter {
         }
         // Journey's outbox events (profiles' journey_stage trait) are keyed by customer id.
         erased += UInt64(try Outbox.forget(db, orderingKey: id))
+        // Stored first answers about the customer (events, stage moves, tasks).
+        erased += UInt64(try Idempotency.forget(db, subject: id))
         return erased
     }
 }

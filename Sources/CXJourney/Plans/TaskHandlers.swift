@@ -110,7 +110,7 @@ extension JourneyService {
         }
         let key = try RequestCheck.idempotencyKey(request.idempotencyKey, context)
         let now = clock().timeIntervalSince1970
-        return try await store.idempotentWrite("complete-task", key: key, request: request) { db in
+        return try await store.idempotentWrite("complete-task", key: key, request: request, subjects: { _, response in [response.task.customerID] }) { db in
             var response = Cx_Journey_V1_CompleteTaskResponse()
             response.task = try Self.closeTask(db, id, state: .done, note: request.note, now: now)
             return response
@@ -122,7 +122,7 @@ extension JourneyService {
         try PlanTemplates.text(request.reason, field: "reason", max: 1_000)
         let key = try RequestCheck.idempotencyKey(request.idempotencyKey, context)
         let now = clock().timeIntervalSince1970
-        return try await store.idempotentWrite("skip-task", key: key, request: request) { db in
+        return try await store.idempotentWrite("skip-task", key: key, request: request, subjects: { _, response in [response.task.customerID] }) { db in
             var response = Cx_Journey_V1_SkipTaskResponse()
             response.task = try Self.closeTask(db, id, state: .skipped, note: request.reason, now: now)
             return response

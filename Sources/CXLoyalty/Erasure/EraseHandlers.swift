@@ -78,6 +78,8 @@ enum LoyaltyErasure {
         // Events about the customer not yet delivered, or set aside as refused
         // (`cxctl outbox retry` would send them again): erased data is not sent on.
         erased += try Outbox.forget(db, orderingKey: id)
+        // Stored first answers about the customer (an account, a redemption).
+        erased += try Idempotency.forget(db, subject: id)
         return erased
     }
 }

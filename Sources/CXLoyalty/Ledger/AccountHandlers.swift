@@ -17,7 +17,7 @@ extension LoyaltyService {
         let now = clock()
         let programs = self.programs
         let events = self.events(at: now)
-        return try await store.idempotentWrite("loyalty.Enroll", key: key, request: request) { db in
+        return try await store.idempotentWrite("loyalty.Enroll", key: key, request: request, subjects: { _, response in [response.account.customerID] }) { db in
             let program = try programs.value(db)
             let currency = request.currency.isEmpty ? program.earnRates[0].currency : request.currency
             guard ProgramRules.rate(program, currency: currency) != nil else {

@@ -344,7 +344,7 @@ extension LoyaltyService {
         let key = try RequestCheck.requiredIdempotencyKey(request.idempotencyKey, context)
         let now = clock()
         let programs = self.programs
-        return try await store.idempotentWrite("loyalty.AwardBonus", key: key, request: request) { db in
+        return try await store.idempotentWrite("loyalty.AwardBonus", key: key, request: request, subjects: { _, response in [response.account.customerID] }) { db in
             var account = try AccountRecord.require(db, id)
             let program = try programs.value(db)
             let points: Int64 =

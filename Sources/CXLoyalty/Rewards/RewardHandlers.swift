@@ -189,7 +189,7 @@ extension LoyaltyService {
         let now = clock()
         let programs = self.programs
         let events = self.events(at: now)
-        return try await store.idempotentWrite("loyalty.Redeem", key: key, request: request) { db in
+        return try await store.idempotentWrite("loyalty.Redeem", key: key, request: request, subjects: { _, response in [response.account.customerID] }) { db in
             var account = try AccountRecord.require(db, id)
             var reward = try Self.reward(db, request.rewardID)
             let program = try programs.value(db)
@@ -274,7 +274,7 @@ extension LoyaltyService {
         let key = try RequestCheck.idempotencyKey(request.idempotencyKey, context)
         let now = clock()
         let programs = self.programs
-        return try await store.idempotentWrite("loyalty.CancelRedemption", key: key, request: request) { db in
+        return try await store.idempotentWrite("loyalty.CancelRedemption", key: key, request: request, subjects: { _, response in [response.account.customerID] }) { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT body FROM redemption WHERE id = ?", arguments: [request.redemptionID]) else {
                 throw RPCError(
                     code: .notFound, message: "no redemption has id \(RequestCheck.quoted(request.redemptionID))",
