@@ -98,8 +98,6 @@ public final class Store: Sendable {
     private let checkpointer: Checkpointer?
     /// Flushes the log for commits made without flushing (``StoreOptions/Flush/offWriter``).
     private let sync: WALSync?
-    /// `writeAlone` calls in progress, which `close()` waits for.
-    private let alone = Mutex(0)
 
     /// Opens (creating when needed) `<directory>/<name>.sqlite` and runs the
     /// store's own migrations, then `migrator`'s. Migrations are named by
@@ -216,8 +214,6 @@ public final class Store: Sendable {
     /// (for migrations of data, long batch jobs, and the benchmark's reference).
     public func writeAlone<T: Sendable>(_ operation: @escaping @Sendable (Database) throws -> T) async throws -> T {
         guard let sync else { return try await pool.write(operation) }
-        alone.withLock { $0 += 1 }
-        defer { alone.withLock { $0 -= 1 } }
         // Checked in the transaction: a flush that failed meanwhile stops it too.
         let result = try await pool.write { db in
             if let failure = sync.failure { throw failure }
@@ -305,20 +301,25 @@ public final class Store: Sendable {
 
     /// Closes the database; later calls fail.
     public func close() throws {
-        // Every write already handed in runs, commits and is flushed before
-        // anything closes; writes handed in later fail with `closed`.
+        // Every write already handed to group commit runs, commits and is
+        // flushed before anything closes; writes handed in later fail with
+        // `closed`. A writeAlone (or a read waiting for a flush) still in
+        // flight learns its outcome once the database has closed: closing
+        // checkpoints the log into the database file and flushes it. Nothing
+        // here waits for a task to run: close may be called on the event
+        // loop such a task needs.
         groupCommit.close()
-        if let sync {
-            while alone.withLock({ $0 }) > 0 { Thread.sleep(forTimeInterval: 0.001) }
-            sync.stop()
-        }
+        sync?.stop()
+        var failure: (any Error)?
+        do { try checkpointer?.stop() } catch { failure = error }
         do {
-            try checkpointer?.stop()
-        } catch {
             try pool.close()
-            throw error
+            sync?.finish(nil)
+        } catch {
+            sync?.finish(.closed)
+            failure = failure ?? error
         }
-        try pool.close()
+        if let failure { throw failure }
     }
 }
 

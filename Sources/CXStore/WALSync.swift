@@ -42,6 +42,10 @@ final class WALSync: Sendable {
         var ended = false
         /// The thread is done: its descriptor closed, every batch resumed.
         var finished = false
+        /// Asked for a flush after the loop ended: answered by ``finish(_:)``.
+        var late: [Resume] = []
+        /// What ``finish(_:)`` answered: later askers get it at once.
+        var outcome: Result<Void, StoreError>?
         var failure: StoreError?
     }
 
@@ -146,13 +150,21 @@ final class WALSync: Sendable {
 
     /// Queues `resume`, to be called once everything committed so far is on
     /// disk (with nil), or with the error that kept it from getting there.
-    /// Call it after the commit, on the thread that committed.
-    /// After ``stop()``, `resume` is called at once with ``StoreError/closed``.
+    /// Call it after the commit.
+    ///
+    /// After ``stop()`` it waits for ``finish(_:)``: the store closing its
+    /// database checkpoints the log into the database file and flushes it,
+    /// so what committed until then is on disk once that succeeded.
     func afterFlush(_ resume: @escaping Resume) {
         loop.condition.lock()
-        guard !loop.state.ended else {
+        if let outcome = loop.state.outcome {
             loop.condition.unlock()
-            resume(StoreError.closed)
+            if case .failure(let error) = outcome { resume(error) } else { resume(nil) }
+            return
+        }
+        guard !loop.state.ended else {
+            loop.state.late.append(resume)
+            loop.condition.unlock()
             return
         }
         loop.idle.store(false, ordering: .releasing)
@@ -171,6 +183,19 @@ final class WALSync: Sendable {
         }
         done.wait()
         if let failure = outcome.withLock({ $0 }) { throw failure }
+    }
+
+    /// Answers the flushes asked for after ``stop()``, now and from now on:
+    /// nil once the database closed cleanly (everything is on disk), or the
+    /// error that kept it from closing.
+    func finish(_ failure: StoreError?) {
+        loop.condition.lock()
+        let outcome: Result<Void, StoreError> = failure.map { .failure($0) } ?? .success(())
+        if loop.state.outcome == nil { loop.state.outcome = outcome }
+        let late = loop.state.late
+        loop.state.late = []
+        loop.condition.unlock()
+        for resume in late { resume(failure) }
     }
 
     /// Flushes and resumes what is queued, then ends the thread; returns
