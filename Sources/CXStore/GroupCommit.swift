@@ -269,7 +269,7 @@ final class GroupCommit: Sendable {
                     if someFailed {
                         // Mixed changes, rolled back: run the batch again, a
                         // savepoint per operation.
-                        outcomes = try Self.execute(batch, in: db, savepointsFirst: true)
+                        outcomes = try Self.withSavepoints(batch, in: db)
                     }
                 } catch {
                     outcomes = Array(repeating: .failure(error), count: batch.count)
@@ -301,9 +301,8 @@ final class GroupCommit: Sendable {
             if state.readyToCommit(flusherIdle: flusherIdle) { return [] }
             let left = ContinuousClock.now.duration(to: deadline)
             guard left > .zero else { return [] }
-            let (seconds, attoseconds) = left.components
             state.gathering = true
-            _ = condition.wait(until: Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18))
+            _ = condition.wait(until: Date(after: left))
             state.gathering = false
         }
         let room = maxBatchSize - state.running
@@ -348,8 +347,7 @@ final class GroupCommit: Sendable {
             return []
         }
         if maxBatchWait > .zero {
-            let (seconds, attoseconds) = maxBatchWait.components
-            let deadline = Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18)
+            let deadline = Date(after: maxBatchWait)
             state.gathering = true
             while !state.gathered, condition.wait(until: deadline) {}
             state.gathering = false
@@ -367,24 +365,10 @@ final class GroupCommit: Sendable {
     /// with a savepoint per operation, undoing only the throwing ones.
     ///
     /// - Throws: only what beginning or committing the transaction throws.
-    /// - Parameter savepointsFirst: skip the fast path (an operation of this
-    ///   batch is known to throw).
-    private static func execute(_ batch: [Ticket], in db: Database, savepointsFirst: Bool = false) throws -> [Result<any Sendable, any Error>] {
+    private static func execute(_ batch: [Ticket], in db: Database) throws -> [Result<any Sendable, any Error>] {
         var outcomes: [Result<any Sendable, any Error>] = []
         outcomes.reserveCapacity(batch.count)
-        var someFailed = savepointsFirst
-        if !savepointsFirst {
-            try fastPath(batch, in: db, outcomes: &outcomes, someFailed: &someFailed)
-        }
-        guard someFailed else { return outcomes }
-        outcomes.removeAll(keepingCapacity: true)
-        try withSavepoints(batch, in: db, outcomes: &outcomes)
-        return outcomes
-    }
-
-    private static func fastPath(
-        _ batch: [Ticket], in db: Database, outcomes: inout [Result<any Sendable, any Error>], someFailed: inout Bool
-    ) throws {
+        var someFailed = false
         try db.inTransaction {
             for ticket in batch {
                 do {
@@ -396,9 +380,17 @@ final class GroupCommit: Sendable {
             }
             return .commit
         }
+        guard someFailed else { return outcomes }
+        return try withSavepoints(batch, in: db)
     }
 
-    private static func withSavepoints(_ batch: [Ticket], in db: Database, outcomes: inout [Result<any Sendable, any Error>]) throws {
+    /// Runs a batch in one transaction, a savepoint per operation, and commits
+    /// what did not throw.
+    ///
+    /// - Throws: only what beginning or committing the transaction throws.
+    private static func withSavepoints(_ batch: [Ticket], in db: Database) throws -> [Result<any Sendable, any Error>] {
+        var outcomes: [Result<any Sendable, any Error>] = []
+        outcomes.reserveCapacity(batch.count)
         try db.inTransaction {
             for ticket in batch {
                 var outcome: Result<any Sendable, any Error> = .failure(CancellationError())
@@ -419,5 +411,14 @@ final class GroupCommit: Sendable {
             }
             return .commit
         }
+        return outcomes
+    }
+}
+
+extension Date {
+    /// Now plus `duration`: what NSCondition's timed wait takes.
+    fileprivate init(after duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self.init(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18)
     }
 }
