@@ -57,7 +57,13 @@ final class WALSync: Sendable {
         let resumer = DispatchQueue(label: "cx-store-resume")
         /// Nothing queued and no flush running. Changed under `condition`.
         let idle = Atomic<Bool>(true)
-        let idleHandler = Mutex<(@Sendable () -> Void)?>(nil)
+        /// A class, not the closure itself: `withLock` hands its value over
+        /// `inout`, and a closure stored in a generic `Mutex` comes back from
+        /// that wrapped in two more reabstraction thunks each time. Read at
+        /// every idle turn, the handler became a chain of thunks that grew
+        /// by two per flush: the flush thread spent ever longer calling it,
+        /// and would in the end have run out of stack.
+        let idleHandler = Mutex<IdleHandler?>(nil)
         init(file: WALFile) { self.file = file }
 
         func run() {
@@ -66,7 +72,7 @@ final class WALSync: Sendable {
                 if state.pending.isEmpty && !state.stopping {
                     idle.store(true, ordering: .releasing)
                     condition.unlock()
-                    idleHandler.withLock { $0 }?()
+                    idleHandler.withLock { $0 }?.call()
                     condition.lock()
                 }
                 while state.pending.isEmpty && !state.stopping { condition.wait() }
@@ -134,7 +140,12 @@ final class WALSync: Sendable {
     /// Sets what to call each time the flush thread runs out of work (on
     /// that thread, holding no lock of its own).
     func whenIdle(_ handler: @escaping @Sendable () -> Void) {
-        loop.idleHandler.withLock { $0 = handler }
+        loop.idleHandler.withLock { $0 = IdleHandler(call: handler) }
+    }
+
+    private final class IdleHandler: Sendable {
+        let call: @Sendable () -> Void
+        init(call: @escaping @Sendable () -> Void) { self.call = call }
     }
 
     /// Flushes done since opening (each covers one or more batches) and

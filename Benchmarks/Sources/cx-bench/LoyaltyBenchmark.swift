@@ -160,17 +160,22 @@ struct LoyaltyBenchmark: AsyncParsableCommand {
             "≥ 10000/s", met: firstRate >= 10_000 && first.errors == 0)
 
         before = service.store.groupCommitStatistics
+        let flushesBefore = service.store.flushStatistics
         let purchases = try await ClosedLoop.run(concurrency: concurrency, window: Window(warmup: warmup, duration: duration)) { random in
             try await purchase(Int(random.next() % UInt64(total)))
         }
         after = service.store.groupCommitStatistics
+        let flushesAfter = service.store.flushStatistics
         let batch = Double(after.operations - before.operations) / Double(max(1, after.transactions - before.transactions))
+        let flushes = flushesAfter.flushes - flushesBefore.flushes
+        let flushMicroseconds = (flushesAfter.time - flushesBefore.time) / .microseconds(1) / Double(max(1, flushes))
         report.line(
             "RecordPurchase \(concurrency)", String(format: "%.0f calls/s", purchases.callsPerSecond),
             String(
-                format: "repeat purchases of random accounts; p50 %.0f µs, p99 %.0f µs, %.2f of Echo, %.1fx Open Loyalty's 1,200 req/s, %.0f purchases per commit, %llu errors",
+                format: "repeat purchases of random accounts; p50 %.0f µs, p99 %.0f µs, %.2f of Echo, %.1fx Open Loyalty's 1,200 req/s, %.0f purchases per commit, %d log flushes of %.0f µs each, %llu errors",
                 purchases.microseconds(atPercentile: 50), purchases.microseconds(atPercentile: 99),
-                purchases.callsPerSecond / max(1, echoResult.callsPerSecond), purchases.callsPerSecond / 1_200, batch, purchases.errors),
+                purchases.callsPerSecond / max(1, echoResult.callsPerSecond), purchases.callsPerSecond / 1_200, batch,
+                flushes, flushMicroseconds, purchases.errors),
             "≥ 10000/s", met: purchases.callsPerSecond >= 10_000 && purchases.errors == 0)
 
         // Every balance still equals its ledger.
