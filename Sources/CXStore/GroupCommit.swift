@@ -98,9 +98,17 @@ final class GroupCommit: Sendable {
     private let condition = NSCondition()
     private nonisolated(unsafe) var state = State()
     private let counters = Mutex((transactions: 0, operations: 0))
+    /// Time the pipelined writer spent running operations and committing,
+    /// waits for arrivals left out.
+    private let busyTime = Mutex(Duration.zero)
 
     /// Transactions committed and operations they carried, since opening.
     var statistics: (transactions: Int, operations: Int) { counters.withLock { $0 } }
+
+    /// How long the writer has worked for group commit since opening
+    /// (pipelined only: with a ``WALSync``): what the operations and their
+    /// commits cost the one thread every write goes through.
+    var busy: Duration { busyTime.withLock { $0 } }
 
     /// Flushes committed batches off the writer, or nil when each commit
     /// flushes for itself (or nothing flushes: `synchronous=NORMAL`).
@@ -233,12 +241,14 @@ final class GroupCommit: Sendable {
             var batch: [Ticket] = []
             var outcomes: [Result<any Sendable, any Error>] = []
             var someFailed = false
-            let deadline = ContinuousClock.now + maxBatchWait
+            let started = ContinuousClock.now
+            let deadline = started + maxBatchWait
+            var waited = Duration.zero
             /// Takes arrivals into the batch until it should commit, running
             /// them unless `run` is false or one has thrown.
             func gather(run: Bool) {
                 while batch.count < maxBatchSize {
-                    let arrivals = nextArrivals(deadline: deadline, sync: sync)
+                    let arrivals = nextArrivals(deadline: deadline, sync: sync, waited: &waited)
                     if arrivals.isEmpty { return }
                     batch += arrivals
                     guard run && !someFailed else { continue }
@@ -282,6 +292,8 @@ final class GroupCommit: Sendable {
                 $0.transactions += 1
                 $0.operations += batch.count
             }
+            let worked = ContinuousClock.now - started - waited
+            busyTime.withLock { $0 += worked }
             handToFlush(batch, outcomes, sync: sync)
         }
         scheduleDrain()
@@ -290,7 +302,7 @@ final class GroupCommit: Sendable {
     /// Takes the operations that have arrived, waiting when none have; returns
     /// none when the open transaction should commit (see `readyToCommit`) or
     /// `deadline` has passed.
-    private func nextArrivals(deadline: ContinuousClock.Instant, sync: WALSync) -> [Ticket] {
+    private func nextArrivals(deadline: ContinuousClock.Instant, sync: WALSync, waited: inout Duration) -> [Ticket] {
         condition.lock()
         defer { condition.unlock() }
         while true {
@@ -302,7 +314,9 @@ final class GroupCommit: Sendable {
             let left = ContinuousClock.now.duration(to: deadline)
             guard left > .zero else { return [] }
             state.gathering = true
+            let asleep = ContinuousClock.now
             _ = condition.wait(until: Date(after: left))
+            waited += ContinuousClock.now - asleep
             state.gathering = false
         }
         let room = maxBatchSize - state.running

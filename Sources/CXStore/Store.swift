@@ -28,6 +28,16 @@ public struct StoreOptions: Sendable {
     /// The writer connection's page cache, in KiB. Default 65536 (64 MiB):
     /// SQLite's own default (2 MiB) holds too few of a large table's pages,
     /// and every miss is a read system call on the single writer thread.
+    ///
+    /// A large cache has a price on every commit that split a page at a
+    /// random place: SQLite (3.40 here) renumbers the split pages through
+    /// the lock-byte page number (page 524,289 with 2 KiB pages), which
+    /// leaves that number as the highest the cache has seen, and the commit
+    /// then walks the cache's whole hash table to drop pages past the end
+    /// of the file (`pcache1TruncateUnsafe`). With 64 MiB of 2 KiB pages
+    /// that walk was about 15% of the loyalty writer's time; a store whose
+    /// commits each insert at many random places weighs it against the
+    /// reads a smaller cache misses (the loyalty service keeps 8 MiB).
     public var writerCacheKiB: Int
     /// The page size of a database created with these options, in bytes (a
     /// power of two, 512 to 65536); an existing file keeps its own. Default
@@ -221,6 +231,12 @@ public final class Store: Sendable {
     /// Group commit's work so far: transactions and the operations they
     /// carried (their ratio is the average batch).
     public var groupCommitStatistics: (transactions: Int, operations: Int) { groupCommit.statistics }
+
+    /// How long the writer thread has worked for group commit since
+    /// opening, waits left out: its share of elapsed time is how near the
+    /// store is to its limit. Counted only when the log is flushed off the
+    /// writer (``StoreOptions/Flush/offWriter``, the default).
+    public var writerBusy: Duration { groupCommit.busy }
 
     /// Log flushes done off the writer so far and the time they took (none
     /// with ``StoreOptions/Flush/inCommit``).

@@ -45,6 +45,12 @@ struct LoyaltyBenchmark: AsyncParsableCommand {
     @Option(help: "Keep the store here instead of a temporary directory that is removed afterwards.")
     var directory: String?
 
+    @Option(help: "The writer's page cache in KiB (default: the loyalty service's own).")
+    var cacheKib: Int?
+
+    @Option(help: "The page size of the new database in bytes (default: the loyalty service's own).")
+    var pageSize: Int?
+
     @Flag(help: "Write no outbox events (to see what telling profiles and journey costs).")
     var noEvents = false
 
@@ -56,6 +62,10 @@ struct LoyaltyBenchmark: AsyncParsableCommand {
         guard Concurrency(level) != nil else { throw ValidationError("--level: \"\(level)\" is not CONNECTIONSxINFLIGHT (at most 4096 calls in flight)") }
         guard duration > 0, duration <= 600 else { throw ValidationError("--duration: \(duration) must be in (0, 600]") }
         guard warmup >= 0, warmup <= 60 else { throw ValidationError("--warmup: \(warmup) must be in [0, 60]") }
+        if let cacheKib, !(0...(1 << 22)).contains(cacheKib) { throw ValidationError("--cache-kib: \(cacheKib) must be 0 to 4194304") }
+        if let pageSize, !(9...16).contains(where: { 1 << $0 == pageSize }) {
+            throw ValidationError("--page-size: \(pageSize) must be a power of two from 512 to 65536")
+        }
     }
 
     func run() async throws {
@@ -68,7 +78,10 @@ struct LoyaltyBenchmark: AsyncParsableCommand {
 
         var logger = Logger(label: "cx-bench")
         logger.logLevel = .error
-        let service = try await LoyaltyService.open(directory: root, destinations: noEvents ? [] : [.profiles, .journey])
+        var options = LoyaltyService.storeOptions
+        if let cacheKib { options.writerCacheKiB = cacheKib }
+        if let pageSize { options.pageSize = pageSize }
+        let service = try await LoyaltyService.open(directory: root, options: options, destinations: noEvents ? [] : [.profiles, .journey])
         var router = RPCRouter()
         service.register(into: &router)
         let server = RPCServer(
@@ -161,21 +174,26 @@ struct LoyaltyBenchmark: AsyncParsableCommand {
 
         before = service.store.groupCommitStatistics
         let flushesBefore = service.store.flushStatistics
+        let busyBefore = service.store.writerBusy
+        let purchasesStarted = now()
         let purchases = try await ClosedLoop.run(concurrency: concurrency, window: Window(warmup: warmup, duration: duration)) { random in
             try await purchase(Int(random.next() % UInt64(total)))
         }
         after = service.store.groupCommitStatistics
         let flushesAfter = service.store.flushStatistics
+        let busy = (service.store.writerBusy - busyBefore) / .seconds(1)
+        let elapsed = Double(now() - purchasesStarted) / 1e9
+        let purchasesRun = after.operations - before.operations
         let batch = Double(after.operations - before.operations) / Double(max(1, after.transactions - before.transactions))
         let flushes = flushesAfter.flushes - flushesBefore.flushes
         let flushMicroseconds = (flushesAfter.time - flushesBefore.time) / .microseconds(1) / Double(max(1, flushes))
         report.line(
             "RecordPurchase \(concurrency)", String(format: "%.0f calls/s", purchases.callsPerSecond),
             String(
-                format: "repeat purchases of random accounts; p50 %.0f µs, p99 %.0f µs, %.2f of Echo, %.1fx Open Loyalty's 1,200 req/s, %.0f purchases per commit, %d log flushes of %.0f µs each, %llu errors",
+                format: "repeat purchases of random accounts; p50 %.0f µs, p99 %.0f µs, %.2f of Echo, %.1fx Open Loyalty's 1,200 req/s, %.0f purchases per commit, %d log flushes of %.0f µs each, writer busy %.0f%% (%.0f µs per purchase), %llu errors",
                 purchases.microseconds(atPercentile: 50), purchases.microseconds(atPercentile: 99),
                 purchases.callsPerSecond / max(1, echoResult.callsPerSecond), purchases.callsPerSecond / 1_200, batch,
-                flushes, flushMicroseconds, purchases.errors),
+                flushes, flushMicroseconds, 100 * busy / max(elapsed, 1e-9), busy * 1e6 / Double(max(1, purchasesRun)), purchases.errors),
             "≥ 10000/s", met: purchases.callsPerSecond >= 10_000 && purchases.errors == 0)
 
         // Every balance still equals its ledger.
