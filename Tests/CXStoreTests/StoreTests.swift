@@ -35,12 +35,20 @@ final class StoreTests: XCTestCase {
         XCTAssertGreaterThan(flushesBefore, 0, "the migrations and writeAlone were flushed")
         try await store.write { db in try insertNote(db, id: "n", writer: 0, text: "flushed") }
         XCTAssertGreaterThan(store.flushStatistics.flushes, flushesBefore, "the write was acknowledged after a flush")
+        let busyBefore = store.writerBusy
+        try await store.write { db in
+            // Long enough to show in the writer's busy time whatever the clock's grain.
+            Thread.sleep(forTimeInterval: 0.005)
+            try insertNote(db, id: "busy", writer: 0, text: "timed")
+        }
+        XCTAssertGreaterThanOrEqual(store.writerBusy - busyBefore, .milliseconds(5), "the operation's time counts as the writer's work")
 
         let inCommit = try Store(directory: directory, name: "in-commit", options: StoreOptions(flush: .inCommit))
         let inCommitSync = try await inCommit.writeAlone { db in try Int.fetchOne(db, sql: "PRAGMA synchronous")! }
         XCTAssertEqual(inCommitSync, 2)  // FULL: SQLite flushes in each commit
         try await inCommit.write { _ in }
         XCTAssertEqual(inCommit.flushStatistics.flushes, 0)
+        XCTAssertEqual(inCommit.writerBusy, .zero, "counted only when the log is flushed off the writer")
 
         let normal = try Store(directory: directory, name: "other", options: StoreOptions(durability: .normal))
         let normalSync = try await normal.writeAlone { db in try Int.fetchOne(db, sql: "PRAGMA synchronous")! }
