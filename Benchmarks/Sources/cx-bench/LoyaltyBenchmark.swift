@@ -184,7 +184,7 @@ struct LoyaltyBenchmark: AsyncParsableCommand {
         let busy = (service.store.writerBusy - busyBefore) / .seconds(1)
         let elapsed = Double(now() - purchasesStarted) / 1e9
         let purchasesRun = after.operations - before.operations
-        let batch = Double(after.operations - before.operations) / Double(max(1, after.transactions - before.transactions))
+        let batch = Double(purchasesRun) / Double(max(1, after.transactions - before.transactions))
         let flushes = flushesAfter.flushes - flushesBefore.flushes
         let flushMicroseconds = (flushesAfter.time - flushesBefore.time) / .microseconds(1) / Double(max(1, flushes))
         report.line(
