@@ -29,7 +29,7 @@ final class FeedbackEraseTests: XCTestCase {
     func testEraseCustomerDeletesResponsesAndBlanksComplaintsButKeepsTheAggregates() async throws {
         let clock = ManualClock(day(0.1))
         let h = try await FeedbackHarness.start(destinations: [.loyalty, .journey, .profiles], clock: clock)
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.createSurvey(recontactDays: 30)
         // "gone" is a detractor whose free text names a courier and a street: a follow-up opens by itself.
         let gone = try await h.respond("gone", nps: 2, text: "courier Reza shouted at me on Elm Street")

@@ -17,7 +17,7 @@ final class FeedbackTests: XCTestCase {
 
     func testSurveysRefuseMalformedQuestionsAndCloseForGood() async throws {
         let h = try await FeedbackHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let survey = try await h.createSurvey()
         XCTAssertEqual(survey.state, .open)
         XCTAssertEqual(survey.followUpThreshold, 6, "every detractor by default")
@@ -58,7 +58,7 @@ final class FeedbackTests: XCTestCase {
 
     func testEveryAnswerIsCheckedAgainstItsQuestion() async throws {
         let h = try await FeedbackHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.createSurvey()
         await assertRPCError(.invalidArgument, field: "answers[0].score") { try await h.respond("c", nps: 11) }
         await assertRPCError(.invalidArgument, field: "answers[1].score") { try await h.respond("c", nps: 5, csat: 0) }
@@ -94,7 +94,7 @@ final class FeedbackTests: XCTestCase {
     func testScoresMatchHandComputedFixtures() async throws {
         let clock = ManualClock(day(0.5))
         let h = try await FeedbackHarness.start(clock: clock)
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.createSurvey(threshold: -1)
         // Day 0: NPS 10 9 9 8 7 6 3 0 10 5 -> 4 promoters, 2 passives, 4 detractors: NPS 0.
         for (index, score) in [10, 9, 9, 8, 7, 6, 3, 0, 10, 5].enumerated() {
@@ -167,7 +167,7 @@ final class FeedbackTests: XCTestCase {
 
     func testTouchpointsRankedWithAMinimumSample() async throws {
         let h = try await FeedbackHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.createSurvey(id: "store", touchpoint: "store", threshold: -1)
         try await h.createSurvey(id: "web", touchpoint: "website", threshold: -1)
         try await h.createSurvey(id: "phone", touchpoint: "phone", threshold: -1)
@@ -187,7 +187,7 @@ final class FeedbackTests: XCTestCase {
 
     func testPersianDetractorWordsFoundWhateverLettersAndDigitsTheyWereTypedWith() async throws {
         let h = try await FeedbackHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.createSurvey(threshold: -1)
         // "تاخیر" (delay) typed with Arabic ي, with Persian ی, and with a ZWNJ-free variant; digits in three scripts.
         try await h.respond("a", nps: 2, text: "ارسال خيلي تاخير داشت و بسته ۳ روز دير رسيد")
@@ -214,7 +214,7 @@ final class FeedbackTests: XCTestCase {
     func testRecontactWindowAndRetriedResponses() async throws {
         let clock = ManualClock(day(0))
         let h = try await FeedbackHarness.start(clock: clock)
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.createSurvey(recontactDays: 30, threshold: -1)
         let first = try await h.respond("c", nps: 8, key: "k-1")
         let retry = try await h.respond("c", nps: 8, key: "k-1")
@@ -243,7 +243,7 @@ final class FeedbackTests: XCTestCase {
     func testDetractorsOpenFollowUpsAndComplaintsMoveOnlyByTheRules() async throws {
         let clock = ManualClock(day(0))
         let h = try await FeedbackHarness.start(destinations: [.loyalty], clock: clock)
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.createSurvey()
         let promoter = try await h.respond("happy", nps: 10)
         XCTAssertEqual(promoter.npsCategory, .promoter)
@@ -327,7 +327,7 @@ final class FeedbackTests: XCTestCase {
 
     func testAResponseTellsLoyaltyJourneyAndProfilesThroughTheOutbox() async throws {
         let h = try await FeedbackHarness.start(destinations: [.loyalty, .journey, .profiles])
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.createSurvey(bonus: true)
         let response = try await h.respond("fan", nps: 10)
         let rows = try await h.service.store.read { db in

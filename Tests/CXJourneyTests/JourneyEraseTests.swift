@@ -41,7 +41,7 @@ final class JourneyEraseTests: XCTestCase {
 
     func testEraseDeletesTheCustomersRecordsAndOnlyTheirs() async throws {
         let h = try await JourneyHarness.start(destinations: [.profiles], clock: ManualClock(day(10)))
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         // a: ASSESSMENT then ADMISSION (9 tasks); b: on to ACCEPTANCE.
         try await h.event("a", "visit", at: day(5))
         try await h.event("a", "first_purchase", touchpoint: "store", at: day(6))

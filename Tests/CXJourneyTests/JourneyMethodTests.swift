@@ -17,7 +17,7 @@ final class JourneyMethodTests: XCTestCase {
 
     func testRecordEventRefusesBadInputAndChangesNothing() async throws {
         let h = try await JourneyHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         await assertRPCError(.notFound, field: "event.touchpoint_id", reason: "TOUCHPOINT_NOT_FOUND") {
             try await h.event("a", "visit", touchpoint: "billboard")
         }
@@ -43,7 +43,7 @@ final class JourneyMethodTests: XCTestCase {
 
     func testRetriedEventIsRecordedOnceAndAReusedKeyIsRefused() async throws {
         let h = try await JourneyHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let first = try await h.event("a", "first_purchase", touchpoint: "store", key: "pos-17")
         let retry = try await h.event("a", "first_purchase", touchpoint: "store", key: "pos-17")
         XCTAssertEqual(first, retry)
@@ -58,7 +58,7 @@ final class JourneyMethodTests: XCTestCase {
 
     func testARetryAfterItsTouchpointRetiredGetsItsFirstAnswer() async throws {
         let h = try await JourneyHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let first = try await h.event("a", "visit", touchpoint: "sms", key: "sms-1")
         _ = try await h.client.call(J.retireTouchpoint, .with { $0.id = "sms" })
         let retry = try await h.event("a", "visit", touchpoint: "sms", key: "sms-1")
@@ -81,7 +81,7 @@ final class JourneyMethodTests: XCTestCase {
     func testForwardOnlyLateEventsInOrderAndMoveStageBack() async throws {
         let clock = ManualClock(day(10))
         let h = try await JourneyHarness.start(clock: clock)
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.event("a", "visit", at: day(5))
         try await h.event("a", "repeat_purchase", at: day(8))
         // An earlier-stage event is recorded and moves nothing.
@@ -143,7 +143,7 @@ final class JourneyMethodTests: XCTestCase {
 
     func testBatchAppliesGoodEventsAndReportsEachBadOneByIndex() async throws {
         let h = try await JourneyHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let batch = try await h.client.call(J.recordEvents, .with {
             $0.events = [
                 JourneyHarness.makeEvent("b1", "visit", touchpoint: "website", key: "k1"),
@@ -183,7 +183,7 @@ final class JourneyMethodTests: XCTestCase {
 
     func testLoyaltyEventsBecomeJourneyEventsOnce() async throws {
         let h = try await JourneyHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         var purchase = Cx_Loyalty_V1_LoyaltyEvent()
         purchase.eventID = "loyalty:0000000001:c1:2:purchase"
         purchase.kind = .firstPurchase
@@ -231,7 +231,7 @@ final class JourneyMethodTests: XCTestCase {
 
     func testRulesRefuseMalformedRulesNamingTheFieldAndGuardVersions() async throws {
         let h = try await JourneyHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let rules = try await h.rules()
         XCTAssertEqual(rules.version, 1)
         XCTAssertEqual(rules.moves.count, 13)
@@ -274,7 +274,7 @@ final class JourneyMethodTests: XCTestCase {
 
     func testTouchpointCatalogue() async throws {
         let h = try await JourneyHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let defaults = try await h.client.call(J.listTouchpoints, .init()).touchpoints
         XCTAssertEqual(defaults.count, 12)
         XCTAssertTrue(defaults.contains { $0.id == "after-sales" && $0.channel == .afterSales })
@@ -325,7 +325,7 @@ final class JourneyMethodTests: XCTestCase {
 
     func testPlanTemplatesChooseByProductAndTasksCloseOnce() async throws {
         let h = try await JourneyHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         var template = Cx_Journey_V1_PlanTemplate()
         template.id = "espresso"
         template.name = "Espresso machine owners"
@@ -439,7 +439,7 @@ final class JourneyMethodTests: XCTestCase {
         await h.stop(keep: true)
 
         let reopened = try await JourneyHarness.start(destinations: [.profiles], directory: directory)
-        defer { Task { await reopened.stop() } }
+        addTeardownBlock { await reopened.stop() }
         let journey = try await reopened.journey("p")
         XCTAssertEqual(journey.stage, .admission)
         XCTAssertEqual(journey.eventCount, 3)
@@ -452,7 +452,7 @@ final class JourneyMethodTests: XCTestCase {
     func testStalledPagesAcrossStagesAndAnalyticsRefuseBadPeriods() async throws {
         let clock = ManualClock(day(1))
         let h = try await JourneyHarness.start(clock: clock)
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         for index in 0..<5 { try await h.event("s\(index)", "visit", at: day(Double(index) * 0.1)) }
         for index in 0..<3 { try await h.event("d\(index)", "first_purchase") }
         clock.set(day(20))

@@ -16,7 +16,7 @@ final class JourneyTimeTests: XCTestCase {
     func testEightStagesHundredDayTasksSilenceLostAndWinBackCountedInFunnel() async throws {
         let clock = ManualClock(day(0))
         let h = try await JourneyHarness.start(clock: clock)
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
 
         // Day 0: both browse. "slow" never comes back.
         let first = try await h.event("sara", "visit", touchpoint: "website")
@@ -128,7 +128,7 @@ final class JourneyTimeTests: XCTestCase {
     func testChangingQuietDaysMovesEveryDeadline() async throws {
         let clock = ManualClock(day(0))
         let h = try await JourneyHarness.start(clock: clock)
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.event("a", "visit")
         var rules = try await h.rules()
         for index in rules.stages.indices where rules.stages[index].stage == .assessment { rules.stages[index].quietDays = 5 }
@@ -149,7 +149,7 @@ extension JourneyTimeTests {
     func testACustomerWhoKeepsComingIsNeverLostHoweverLongInTheStage() async throws {
         let clock = ManualClock(day(0))
         let h = try await JourneyHarness.start(clock: clock)
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.event("regular", "visit")
         try await h.event("gone", "visit")
         for at in stride(from: 30.0, through: 90, by: 30) {
@@ -176,7 +176,7 @@ extension JourneyTimeTests {
     func testAMoveByHandOutOfLostIsNotAWinBackAndStartsANewQuietPeriod() async throws {
         let clock = ManualClock(day(0))
         let h = try await JourneyHarness.start(clock: clock)
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.event("m", "visit")
         clock.set(day(61))
         _ = try await h.client.call(J.detectLost, .init())

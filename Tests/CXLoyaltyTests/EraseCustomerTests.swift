@@ -48,7 +48,7 @@ final class EraseCustomerTests: XCTestCase {
 
     func testErasureDeletesEverythingUnderTheIDAndNothingElse() async throws {
         let h = try await LoyaltyHarness.start(destinations: [.profiles, .journey])
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         _ = try await h.updateProgram { $0.pendingDays = 0 }
         for id in ["gone", "kept", "guide"] { try await h.enroll(id) }
         func refer(_ referrer: String, _ referee: String) async throws {

@@ -23,7 +23,7 @@ final class LedgerConcurrencyTests: XCTestCase {
 
     func testConcurrentPurchasesRefundsAndRedemptionsWithRetriesKeepEveryLedgerExact() async throws {
         let h = try await LoyaltyHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         _ = try await h.updateProgram { $0.pendingDays = 0 }
         let accounts = (0..<100).map { "acct-\($0)" }
         for id in accounts { try await h.enroll(id) }

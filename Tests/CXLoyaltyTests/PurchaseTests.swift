@@ -14,7 +14,7 @@ final class PurchaseTests: XCTestCase {
 
     func testEnrollAndItsBadInput() async throws {
         let h = try await LoyaltyHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let account = try await h.enroll("c-1")
         XCTAssertEqual(account.tier, "bronze")
         XCTAssertEqual(account.currency, "IRR", "the program's first earn rate")
@@ -37,7 +37,7 @@ final class PurchaseTests: XCTestCase {
 
     func testPurchaseEarnsPendingPointsThatBecomeSpendable() async throws {
         let h = try await LoyaltyHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.enroll("c-1")
         let bought = try await h.purchase("c-1", order: "A-1", minorUnits: irr(points: 300) + 99_999)
         XCTAssertEqual(bought.points, 300, "whole units only, rounded down")
@@ -66,7 +66,7 @@ final class PurchaseTests: XCTestCase {
 
     func testPurchaseBadInputChangesNothing() async throws {
         let h = try await LoyaltyHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.enroll("c-1")
         await assertRPCError(.notFound, reason: "ACCOUNT_NOT_FOUND") { try await h.purchase("nobody", order: "A-1", minorUnits: 1_000) }
         await assertRPCError(.invalidArgument, field: "amount.minor_units") { try await h.purchase("c-1", order: "A-1", minorUnits: 0) }
@@ -117,7 +117,7 @@ final class PurchaseTests: XCTestCase {
 
     func testOrderIDIsTheIdempotencyKey() async throws {
         let h = try await LoyaltyHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.enroll("c-1")
         let first = try await h.purchase("c-1", order: "A-1", minorUnits: irr(points: 200))
         h.clock.advance(days: 1)
@@ -140,7 +140,7 @@ final class PurchaseTests: XCTestCase {
 
     func testRefundsTakeBackWhatTheOrderEarnedAndNoMore() async throws {
         let h = try await LoyaltyHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.enroll("c-1")
         _ = try await h.updateProgram { $0.bonuses.firstPurchase = 0 }
         try await h.purchase("c-1", order: "A-1", minorUnits: irr(points: 1_001))
@@ -183,7 +183,7 @@ final class PurchaseTests: XCTestCase {
 
     func testARefundOfSpentPointsTakesWhatIsLeftAndReportsTheShortfall() async throws {
         let h = try await LoyaltyHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         _ = try await h.updateProgram {
             $0.pendingDays = 0
             $0.bonuses.firstPurchase = 0
@@ -201,7 +201,7 @@ final class PurchaseTests: XCTestCase {
 
     func testBonusesAndTheirBadInput() async throws {
         let h = try await LoyaltyHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.enroll("c-1")
         func award(_ reason: Cx_Loyalty_V1_BonusReason, key: String, note: String = "") async throws -> Cx_Loyalty_V1_AwardBonusResponse {
             try await h.client.call(L.awardBonus, .with {
@@ -235,7 +235,7 @@ final class PurchaseTests: XCTestCase {
 
     func testAReferralPaysBothOnceAtTheRefereesFirstPurchase() async throws {
         let h = try await LoyaltyHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         for id in ["ali", "sara", "reza"] { try await h.enroll(id) }
         func refer(_ referrer: String, _ referee: String) async throws -> Cx_Loyalty_V1_ReferResponse {
             try await h.client.call(L.refer, .with {
@@ -265,7 +265,7 @@ final class PurchaseTests: XCTestCase {
 
     func testEventsForProfilesAndJourneyAreWrittenWithTheChange() async throws {
         let h = try await LoyaltyHarness.start(destinations: [.profiles, .journey])
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.enroll("c-1")
         try await h.purchase("c-1", order: "A-1", minorUnits: irr(points: 1_200))
         let due = try await h.service.store.outboxDue(limit: 100)

@@ -22,7 +22,7 @@ final class RewardAndProgramTests: XCTestCase {
 
     func testRewardCatalogueAndItsBadInput() async throws {
         let h = try await startSimple()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         await assertRPCError(.invalidArgument, field: "reward.cost_points") { try await h.createReward("Mug", cost: 0) }
         await assertRPCError(.invalidArgument, field: "reward.name") { try await h.createReward("", cost: 10) }
         await assertRPCError(.invalidArgument, field: "reward.stock") { try await h.createReward("Mug", cost: 10, stock: -1) }
@@ -84,7 +84,7 @@ final class RewardAndProgramTests: XCTestCase {
 
     func testRedemptionNeverOverdrawsAndCancellingGivesEverythingBack() async throws {
         let h = try await startSimple()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.enroll("c-1")
         try await h.purchase("c-1", order: "A-1", minorUnits: irr(points: 250))
         let mug = try await h.createReward("Mug", cost: 100, stock: 2)
@@ -130,7 +130,7 @@ final class RewardAndProgramTests: XCTestCase {
 
     func testConcurrentRedemptionsNeverTakeTheBalanceBelowZero() async throws {
         let h = try await startSimple()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.enroll("c-1")
         try await h.purchase("c-1", order: "A-1", minorUnits: irr(points: 1_000))
         let reward = try await h.createReward("Voucher", cost: 300)
@@ -148,7 +148,7 @@ final class RewardAndProgramTests: XCTestCase {
 
     func testARewardWhoseTierLeftTheProgramIsForTheTopTierOnly() async throws {
         let h = try await startSimple()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let lounge = try await h.createReward("Lounge", cost: 10, minTier: "gold")
         _ = try await h.updateProgram { $0.tiers.removeAll { $0.name == "gold" } }
         try await h.enroll("top")
@@ -175,7 +175,7 @@ final class RewardAndProgramTests: XCTestCase {
 
     func testAProgramMustKeepTheEarnRateOfEveryCurrencyInUse() async throws {
         let h = try await LoyaltyHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.enroll("c-irr")
         try await h.enroll("c-usd-1", currency: "USD")
         try await h.enroll("c-usd-2", currency: "USD")
@@ -199,7 +199,7 @@ final class RewardAndProgramTests: XCTestCase {
 
     func testProgramVersionsAndTheirBadInput() async throws {
         let h = try await LoyaltyHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let v1 = try await h.program()
         XCTAssertEqual(v1.version, 1)
         XCTAssertEqual(v1.tiers.map(\.name), ["bronze", "silver", "gold", "platinum"])
@@ -247,7 +247,7 @@ final class RewardAndProgramTests: XCTestCase {
 
     func testHistoryIsNeverRewrittenByANewProgram() async throws {
         let h = try await LoyaltyHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.enroll("c-1")
         try await h.purchase("c-1", order: "A-1", minorUnits: irr(points: 400))
         _ = try await h.updateProgram { $0.earnRates[0].pointsPerUnit = 3 }
@@ -260,7 +260,7 @@ final class RewardAndProgramTests: XCTestCase {
 
     func testSimulationShowsMovesAndLiabilityWithoutChangingAnything() async throws {
         let h = try await startSimple()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         for (id, points) in [("a", 200), ("b", 1_200), ("c", 6_000)] as [(String, Int64)] {
             try await h.enroll(id)
             try await h.purchase(id, order: "O-\(id)", minorUnits: irr(points: points))
@@ -290,7 +290,7 @@ final class RewardAndProgramTests: XCTestCase {
 
     func testSimulationRecountsQualifyingPointsWithTheProposedRates() async throws {
         let h = try await startSimple()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.enroll("a")
         try await h.purchase("a", order: "A-1", minorUnits: irr(points: 800))
         try await h.refund("a", order: "A-1", refund: "R-1", minorUnits: irr(points: 200))
@@ -313,7 +313,7 @@ final class RewardAndProgramTests: XCTestCase {
 
     func testReportCountsMembersLiabilityRedemptionsAndMovements() async throws {
         let h = try await startSimple()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         for (id, points) in [("a", 200), ("b", 1_200), ("c", 6_000)] as [(String, Int64)] {
             try await h.enroll(id)
             try await h.purchase(id, order: "O-\(id)", minorUnits: irr(points: points))

@@ -32,7 +32,7 @@ final class TierTimeTests: XCTestCase {
     func testRiseToSilverAndGoldThenQuietGraceAndDowngradesWhilePointsMatureAndExpire() async throws {
         let clock = ManualClock(day(0))
         let h = try await LoyaltyHarness.start(clock: clock)
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.enroll("maryam")
         try await h.enroll("quiet")  // never buys: stays bronze, nothing to move
 
@@ -141,7 +141,7 @@ final class TierTimeTests: XCTestCase {
     func testQualifyingAgainRestoresTheGrace() async throws {
         let clock = ManualClock(day(0))
         let h = try await LoyaltyHarness.start(clock: clock)
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         try await h.enroll("c")
         clock.set(day(30))
         try await h.purchase("c", order: "A-1", minorUnits: irr(points: 1_200))

@@ -58,7 +58,7 @@ final class CustomerCacheTests: XCTestCase {
     /// customer the cache holds.
     func testEveryWriteIsSeenByTheNextRead() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let created = try await h.create { $0.id = "cust-1"; $0.name = "Shirin"; $0.city = "Tabriz" }
         _ = try await h.get(created.id)
         let before = h.service.cacheStatistics.hits
@@ -88,7 +88,7 @@ final class CustomerCacheTests: XCTestCase {
     /// acknowledged, no read that starts afterwards sees an older version.
     func testReadsRacingWritesNeverGoBackwards() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let created = try await h.create { $0.id = "cust-race"; $0.name = "Babak" }
         let acknowledged = Shared<Int64>(created.version)
         let done = Shared(false)

@@ -10,7 +10,7 @@ import XCTest
 final class CustomerTests: XCTestCase {
     func testCreateGetAndTheServerSetsItsOwnFields() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let created = try await h.create {
             $0.name = "علی رضایی"
             $0.email = "ali@example.com"
@@ -35,7 +35,7 @@ final class CustomerTests: XCTestCase {
 
     func testBadInputNamesTheFieldAndChangesNothing() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         await assertRPCError(.invalidArgument, field: "customer.email", messageContains: "not-an-email") {
             try await h.create { $0.name = "x"; $0.email = "not-an-email" }
         }
@@ -61,7 +61,7 @@ final class CustomerTests: XCTestCase {
 
     func testThirtyTwoConcurrentPartialUpdatesOfDifferentFieldsAllSurvive() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let customer = try await h.create { $0.name = "Sara" }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<32 {
@@ -82,7 +82,7 @@ final class CustomerTests: XCTestCase {
 
     func testUpdateMaskRulesAndVersionCheck() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let customer = try await h.create { $0.name = "Reza"; $0.city = "Tehran" }
         await assertRPCError(.invalidArgument, field: "update_mask") { try await h.update(customer.id, mask: []) { _ in } }
         await assertRPCError(.invalidArgument, field: "update_mask[0]", messageContains: "UpdateTraits") {
@@ -108,7 +108,7 @@ final class CustomerTests: XCTestCase {
 
     func testIdempotentCreateReturnsTheFirstAnswer() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         var request = Cx_Profiles_V1_CreateCustomerRequest()
         request.customer.name = "Maryam"
         request.idempotencyKey = "signup-42"
@@ -127,7 +127,7 @@ final class CustomerTests: XCTestCase {
 
     func testDeleteErasesAndLateEventsAreDropped() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let customer = try await h.create { $0.id = "cust-1"; $0.name = "Nima"; $0.email = "nima@example.com" }
         var delete = Cx_Profiles_V1_DeleteCustomerRequest()
         delete.customerID = customer.id
@@ -152,7 +152,7 @@ final class CustomerTests: XCTestCase {
 
     func testSearchNormalisesPersianAndMatchesPrefixes() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         // Written with the Arabic kaf and yeh; searched with the Persian ones.
         let ali = try await h.create { $0.name = "علي كريمي"; $0.phone = "۰۹۱۲ ۳۴۵ ۶۷۸۹" }
         _ = try await h.create { $0.name = "Sara Karimi"; $0.email = "Sara.K@Example.com" }
@@ -178,7 +178,7 @@ final class CustomerTests: XCTestCase {
 
     func testListPagesAndRefusesATamperedToken() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         for index in 0..<7 { _ = try await h.create { $0.id = "c\(index)"; $0.name = "n\(index)" } }
         var request = Cx_Profiles_V1_ListCustomersRequest()
         request.pageSize = 3
@@ -204,7 +204,7 @@ final class CustomerTests: XCTestCase {
 
     func testImportGivesAResultPerRow() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         _ = try await h.create { $0.id = "taken"; $0.name = "first" }
         var request = Cx_Profiles_V1_ImportCustomersRequest()
         request.customers = [
@@ -228,7 +228,7 @@ final class CustomerTests: XCTestCase {
 
     func testTraitsAreDeduplicatedAndNeverOverwrittenByOlderEvents() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let customer = try await h.create { $0.name = "Leila" }
         let t0 = h.clock.now
         let applied = try await h.pushTraits(customer.id, event: "e1", occurredAt: t0, mask: ["tier", "purchase_count"]) {
@@ -259,7 +259,7 @@ final class CustomerTests: XCTestCase {
 
     func testATraitTimeAheadOfTheClockIsTakenAsNowAndOneFarAheadIsRefused() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let customer = try await h.create { $0.name = "Omid" }
         let now = h.clock.now
         // A peer's clock ten minutes fast: applied, as of now.
@@ -279,7 +279,7 @@ final class CustomerTests: XCTestCase {
 
     func testAnErasureIsPassedOnToEveryPeerOnceInTheSameWrite() async throws {
         let h = try await ProfilesHarness.start(destinations: [.loyalty, .journey, .feedback])
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let customer = try await h.create { $0.name = "Parisa" }
         var delete = Cx_Profiles_V1_DeleteCustomerRequest()
         delete.customerID = customer.id
@@ -305,7 +305,7 @@ final class CustomerTests: XCTestCase {
         }
         // Without peers, an erasure stays in profiles.
         let alone = try await ProfilesHarness.start()
-        defer { Task { await alone.stop() } }
+        addTeardownBlock { await alone.stop() }
         let other = try await alone.create { $0.name = "Kaveh" }
         delete.customerID = other.id
         _ = try await alone.client.call(Cx_Profiles_V1_Customers.deleteCustomer, delete)

@@ -9,7 +9,7 @@ import XCTest
 final class PersonaAndValueTests: XCTestCase {
     func testPersonasMatchAndDistribute() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let student = try await h.create { $0.name = "S"; $0.occupation = "student"; $0.city = "Tehran" }
         _ = try await h.create { $0.name = "M"; $0.occupation = "manager"; $0.city = "Tehran" }
         _ = try await h.create { $0.name = "X"; $0.occupation = "farmer"; $0.city = "Yazd" }
@@ -47,7 +47,7 @@ final class PersonaAndValueTests: XCTestCase {
 
     func testValueReportsFromTraits() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let start = h.clock.now
         // Ten customers; the first spends far more than the rest.
         var ids: [String] = []

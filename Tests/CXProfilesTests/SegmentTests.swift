@@ -9,7 +9,7 @@ import XCTest
 final class SegmentTests: XCTestCase {
     func testMembershipFollowsCustomersAndTraitsIncrementally() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let tehran = try await h.create { $0.name = "A"; $0.city = "تهران" }
         _ = try await h.create { $0.name = "B"; $0.city = "Shiraz" }
         let segment = try await h.defineSegment("Gold in Tehran", #"city == "تهران" and traits.tier == "gold""#)
@@ -35,7 +35,7 @@ final class SegmentTests: XCTestCase {
 
     func testRelativeDatesFlipWithTimeAloneThroughTheFlipIndex() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let customer = try await h.create { $0.name = "Recent buyer" }
         _ = try await h.pushTraits(customer.id, event: "p1", occurredAt: h.clock.now, mask: ["last_purchase_at"]) {
             $0.lastPurchaseAt = .init(date: h.clock.now)
@@ -58,7 +58,7 @@ final class SegmentTests: XCTestCase {
 
     func testAgeSegmentGainsACustomerOnTheir18thBirthdayThroughTheFlipIndex() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         // Born 18 years before the UTC day ten days from now: 18 at midnight UTC of that day.
         var utc = Calendar(identifier: .gregorian)
         utc.timeZone = TimeZone(identifier: "UTC")!
@@ -91,7 +91,7 @@ final class SegmentTests: XCTestCase {
 
     func testConsentSegmentsFollowTheMarketingConsentUpdate() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         let customer = try await h.create { $0.name = "A" }
         let consenting = try await h.defineSegment("Consenting", "marketing_consent.given")
         let refused = try await h.defineSegment("Refused", "marketing_consent.given == false")
@@ -109,7 +109,7 @@ final class SegmentTests: XCTestCase {
 
     func testRuleErrorsCarryLineAndColumn() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         await assertRPCError(.invalidArgument, field: "segment.rule", reason: "RULE_INVALID", messageContains: "line 2, column 1") {
             try await h.defineSegment("bad", "city == \"x\" and\ntraits.teir == \"gold\"")
         }
@@ -127,7 +127,7 @@ final class SegmentTests: XCTestCase {
 
     func testDefineUpdateDeleteAndNamesAreUnique() async throws {
         let h = try await ProfilesHarness.start()
-        defer { Task { await h.stop() } }
+        addTeardownBlock { await h.stop() }
         for index in 0..<5 { _ = try await h.create { $0.name = "n\(index)"; $0.attributes = ["goal": index.isMultiple(of: 2) ? "save" : "spend"] } }
         let savers = try await h.defineSegment("Savers", #"attributes.goal == "save""#)
         XCTAssertEqual(savers.memberCount, 3)

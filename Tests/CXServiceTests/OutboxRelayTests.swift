@@ -270,9 +270,11 @@ final class OutboxRelayTests: XCTestCase {
         XCTAssertFalse(OutboxRelay.isRefusal(CancellationError()))
     }
 
-    func testBackoffDoublesUpToTheMaximum() {
+    func testBackoffDoublesUpToTheMaximum() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cx-relay-\(UUID().uuidString)")
+        addTeardownBlock { try? FileManager.default.removeItem(at: directory) }
         let relay = OutboxRelay(
-            store: try! Store(directory: FileManager.default.temporaryDirectory.appendingPathComponent("cx-relay-\(UUID().uuidString)"), name: "b"),
+            store: try Store(directory: directory, name: "b"),
             peers: [:], options: .init(initialBackoff: .milliseconds(100), maxBackoff: .seconds(1)), logger: Logger(label: "t"))
         XCTAssertEqual(relay.backoff(afterFailures: 1), .milliseconds(100))
         XCTAssertEqual(relay.backoff(afterFailures: 2), .milliseconds(200))

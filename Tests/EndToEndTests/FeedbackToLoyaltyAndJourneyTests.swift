@@ -24,11 +24,11 @@ final class FeedbackToLoyaltyAndJourneyTests: XCTestCase {
         }
 
         let loyaltyClient = try RPCClient(address: loyalty.address)
-        defer { Task { await loyaltyClient.close() } }
+        addTeardownBlock { await loyaltyClient.close() }
         _ = try await loyaltyClient.call(Cx_Loyalty_V1_Loyalty.enroll, .with { $0.customerID = "fan-1" })
 
         let feedbackClient = try RPCClient(address: feedback.address)
-        defer { Task { await feedbackClient.close() } }
+        addTeardownBlock { await feedbackClient.close() }
         _ = try await feedbackClient.call(F.createSurvey, .with {
             $0.survey.id = "store-visit"
             $0.survey.name = "بازدید از فروشگاه"
@@ -61,7 +61,7 @@ final class FeedbackToLoyaltyAndJourneyTests: XCTestCase {
         XCTAssertEqual(balance, 25, "the default program's survey bonus, once")
 
         let journeyClient = try RPCClient(address: journey.address)
-        defer { Task { await journeyClient.close() } }
+        addTeardownBlock { await journeyClient.close() }
         var seen = Cx_Journey_V1_GetJourneyResponse()
         while Date() < deadline {
             if let found = try? await journeyClient.call(Cx_Journey_V1_Journey.getJourney, .with { $0.customerID = "fan-1" }),

@@ -176,7 +176,7 @@ final class LoadTests: XCTestCase {
         let points = try RPCClient(address: loyalty.address, configuration: RPCClientConfiguration(connections: 1))
         let stages = try RPCClient(address: journey.address, configuration: RPCClientConfiguration(connections: 1))
         let voice = try RPCClient(address: feedback.address, configuration: RPCClientConfiguration(connections: 1))
-        defer { Task { for client in [people, points, stages, voice] { await client.close() } } }
+        addTeardownBlock { for client in [people, points, stages, voice] { await client.close() } }
 
         // ---- profiles ----
         let hdr = directory.appendingPathComponent("get.hgrm")

@@ -21,13 +21,13 @@ final class LoyaltyToJourneyTests: XCTestCase {
         defer { _ = loyalty.stop() }
 
         let profilesClient = try RPCClient(address: profiles.address)
-        defer { Task { await profilesClient.close() } }
+        addTeardownBlock { await profilesClient.close() }
         _ = try await profilesClient.call(Cx_Profiles_V1_Customers.createCustomer, .with {
             $0.customer.id = "c-9"
             $0.customer.name = "Reza Karimi"
         })
         let loyaltyClient = try RPCClient(address: loyalty.address)
-        defer { Task { await loyaltyClient.close() } }
+        addTeardownBlock { await loyaltyClient.close() }
         _ = try await loyaltyClient.call(Cx_Loyalty_V1_Loyalty.enroll, .with { $0.customerID = "c-9" })
         _ = try await loyaltyClient.call(Cx_Loyalty_V1_Loyalty.recordPurchase, .with {
             $0.customerID = "c-9"
@@ -40,7 +40,7 @@ final class LoyaltyToJourneyTests: XCTestCase {
         })
 
         let journeyClient = try RPCClient(address: journey.address)
-        defer { Task { await journeyClient.close() } }
+        addTeardownBlock { await journeyClient.close() }
         var seen = Cx_Journey_V1_GetJourneyResponse()
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {

@@ -21,7 +21,7 @@ final class LoyaltyToProfilesTests: XCTestCase {
         await profilesClient.close()
 
         let loyaltyClient = try RPCClient(address: loyalty.address)
-        defer { Task { await loyaltyClient.close() } }
+        addTeardownBlock { await loyaltyClient.close() }
         _ = try await loyaltyClient.call(Cx_Loyalty_V1_Loyalty.enroll, .with { $0.customerID = "c-7" })
 
         // Profiles goes down; the purchase is answered anyway and its traits wait in the outbox.
@@ -42,7 +42,7 @@ final class LoyaltyToProfilesTests: XCTestCase {
         profiles = try RunningService(.profiles, extraArguments: ["--listen", "127.0.0.1:\(port)"], reusing: profilesData)
         defer { _ = profiles.stop() }
         let client = try RPCClient(address: profiles.address)
-        defer { Task { await client.close() } }
+        addTeardownBlock { await client.close() }
         var traits = Cx_Profiles_V1_Traits()
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {

@@ -100,7 +100,7 @@ final class PlatformLifecycleTests: XCTestCase {
         let points = try client(loyalty)
         let stages = try client(journey)
         let voice = try client(feedback)
-        defer { Task { for client in [people, stages, voice] { await client.close() } } }
+        addTeardownBlock { for client in [people, stages, voice] { await client.close() } }
 
         // A segment for the customers the business loves most.
         let segment = try await people.call(Cx_Profiles_V1_Segments.defineSegment, .with {
@@ -261,7 +261,7 @@ final class PlatformLifecycleTests: XCTestCase {
             reusing: loyaltyData, tokensFile: tokensFile)
         defer { _ = loyalty.stop() }
         let pointsAgain = try client(loyalty)
-        defer { Task { await pointsAgain.close() } }
+        addTeardownBlock { await pointsAgain.close() }
         let maryam = try await eventually("Maryam's bonuses after the restart") {
             try await pointsAgain.call(Loyalty.listLedger, .with { $0.customerID = "c-maryam" }).entries.filter { $0.kind == .bonus }.count
         } until: { $0 == 4 }
@@ -305,7 +305,7 @@ final class PlatformLifecycleTests: XCTestCase {
             reusing: profilesData, tokensFile: tokensFile)
         defer { _ = profiles.stop() }
         let peopleAgain = try client(profiles)
-        defer { Task { await peopleAgain.close() } }
+        addTeardownBlock { await peopleAgain.close() }
         let erased = try await peopleAgain.call(Customers.deleteCustomer, .with { $0.customerID = "c-sara" })
         XCTAssertTrue(erased.erased)
         _ = try await eventually("profiles' outbox after the erasure") {
