@@ -36,7 +36,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         case random
     }
 
-    @Option(help: "Primary keys of the rows written: sequential (appended) or random (spread over the index), the same for all three runs.")
+    @Option(help: "Primary keys of the rows written: sequential (appended) or random (spread over the index), the same for all four runs.")
     var keys: Keys = .sequential
 
     @Option(help: "Group commit's longest wait for writers on their way back, in microseconds (default: StoreOptions' own).")
@@ -134,7 +134,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         if !alone {
             let (transactions, operations) = store.groupCommitStatistics
             let (flushes, flushTime) = store.flushStatistics
-            let microseconds = Double(flushTime.components.seconds) * 1e6 + Double(flushTime.components.attoseconds) / 1e12
+            let microseconds = flushTime / .microseconds(1)
             print(
                 String(format: "  group commit: %d transactions, %.1f writes each on average", transactions, Double(operations) / Double(max(transactions, 1)))
                     + (flushes > 0
