@@ -62,6 +62,8 @@ let package = Package(
             dependencies: [
                 "CXModel",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for binding hot statements directly (DirectBinding.swift).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

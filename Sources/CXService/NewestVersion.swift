@@ -28,13 +28,11 @@ public final class NewestVersion<Value: Sendable>: Sendable {
 
     /// The newest version's value, inside a read or a write.
     public func value(_ db: Database) throws -> Value {
-        guard let newest = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT version, effective_at FROM \(table) ORDER BY version DESC LIMIT 1"))
+        guard let (version, effectiveAt) = try db.cachedStatement(sql: "SELECT version, effective_at FROM \(table) ORDER BY version DESC LIMIT 1")
+            .first(read: { row in (try row.decode(Int64.self, atIndex: 0), try row.decode(Double.self, atIndex: 1)) })
         else {
             throw RPCError(code: .internal, message: "the \(table) table holds no version")
         }
-        let version: Int64 = try newest.decode(Int64.self, atIndex: 0)
-        let effectiveAt: Double = try newest.decode(Double.self, atIndex: 1)
         if let cached = current.withLock({ $0 }), cached.version == version, cached.effectiveAt == effectiveAt {
             return cached.value
         }

@@ -99,10 +99,9 @@ public enum Outbox {
                 INSERT INTO cx_outbox (event_id, destination, method, ordering_key, payload, created_at, next_attempt_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """
-        ).execute(arguments: [
-            event.eventID, event.destination, event.method, event.orderingKey,
-            RecordBody(raw: event.payload), now.timeIntervalSince1970, now.timeIntervalSince1970,
-        ])
+        ).run(
+            .text(event.eventID), .text(event.destination), .text(event.method), .text(event.orderingKey),
+            .body(RecordBody(raw: event.payload)), .seconds(now), .seconds(now))
     }
 
     /// Replaces the per-key and due-time indexes with one per destination

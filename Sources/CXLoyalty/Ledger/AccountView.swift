@@ -11,13 +11,12 @@ enum AccountView {
     /// to be kept up to date on every purchase.
     static func qualifyingPoints(_ db: Database, _ customerID: String, program: Cx_Loyalty_V1_Program, now: Date) throws -> Int64 {
         let start = ProgramRules.adding(months: -Int(program.qualificationWindowMonths), to: now)
-        return try Int64.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    SELECT COALESCE(SUM(qualifying), 0) FROM ledger
-                    WHERE customer_id = ? AND counts_at >= ?
-                    """),
-            arguments: [customerID, start.timeIntervalSince1970]) ?? 0
+        return try db.cachedStatement(
+            sql: """
+                SELECT COALESCE(SUM(qualifying), 0) FROM ledger
+                WHERE customer_id = ? AND counts_at >= ?
+                """
+        ).first(.text(customerID), .seconds(start)) { row in try row.decode(Int64.self, atIndex: 0) } ?? 0
     }
 
     /// - Parameter qualifying: the account's qualifying points at `now` when

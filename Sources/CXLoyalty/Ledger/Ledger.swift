@@ -32,32 +32,31 @@ struct AccountRecord: Sendable, Equatable {
     var nextExpiry: Double? { lots.first.map { $0.expiresAt.timeIntervalSince1970 } }
 
     static func load(_ db: Database, _ id: String) throws -> AccountRecord? {
-        guard let row = try Row.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    SELECT tier, balance, currency, lifetime_spend, purchase_count, last_purchase_at, enrolled_at,
-                           tier_since, next_review_at, grace_used, referred_by, last_sequence, lots, next_expiry_at
-                    FROM account WHERE customer_id = ?
-                    """),
-            arguments: [id])
-        else { return nil }
-        return AccountRecord(
-            customerID: id,
-            tier: try row.decode(String.self, atIndex: 0),
-            balance: try row.decode(Int64.self, atIndex: 1),
-            currency: try row.decode(String.self, atIndex: 2),
-            lifetimeSpend: try row.decode(Int64.self, atIndex: 3),
-            purchaseCount: try row.decode(Int64.self, atIndex: 4),
-            lastPurchaseAt: (row[5] as Double?).map(Date.init(timeIntervalSince1970:)),
-            enrolledAt: Date(timeIntervalSince1970: try row.decode(Double.self, atIndex: 6)),
-            tierSince: Date(timeIntervalSince1970: try row.decode(Double.self, atIndex: 7)),
-            nextReviewAt: Date(timeIntervalSince1970: try row.decode(Double.self, atIndex: 8)),
-            graceUsed: try row.decode(Int32.self, atIndex: 9),
-            referredBy: row[10],
-            lastSequence: try row.decode(Int64.self, atIndex: 11),
-            lots: try PointLot.decode(try row.decode(Data.self, atIndex: 12), account: id),
-            storedNextExpiry: row[13],
-            storedTier: try row.decode(String.self, atIndex: 0))
+        try db.cachedStatement(
+            sql: """
+                SELECT tier, balance, currency, lifetime_spend, purchase_count, last_purchase_at, enrolled_at,
+                       tier_since, next_review_at, grace_used, referred_by, last_sequence, lots, next_expiry_at
+                FROM account WHERE customer_id = ?
+                """
+        ).first(.text(id)) { row in
+            AccountRecord(
+                customerID: id,
+                tier: try row.decode(String.self, atIndex: 0),
+                balance: try row.decode(Int64.self, atIndex: 1),
+                currency: try row.decode(String.self, atIndex: 2),
+                lifetimeSpend: try row.decode(Int64.self, atIndex: 3),
+                purchaseCount: try row.decode(Int64.self, atIndex: 4),
+                lastPurchaseAt: (row[5] as Double?).map(Date.init(timeIntervalSince1970:)),
+                enrolledAt: Date(timeIntervalSince1970: try row.decode(Double.self, atIndex: 6)),
+                tierSince: Date(timeIntervalSince1970: try row.decode(Double.self, atIndex: 7)),
+                nextReviewAt: Date(timeIntervalSince1970: try row.decode(Double.self, atIndex: 8)),
+                graceUsed: try row.decode(Int32.self, atIndex: 9),
+                referredBy: row[10],
+                lastSequence: try row.decode(Int64.self, atIndex: 11),
+                lots: try PointLot.decode(try row.decode(Data.self, atIndex: 12), account: id),
+                storedNextExpiry: row[13],
+                storedTier: try row.decode(String.self, atIndex: 0))
+        }
     }
 
     /// The account, or NOT_FOUND naming the customer.
@@ -92,10 +91,10 @@ struct AccountRecord: Sendable, Equatable {
                     tier_since = ?, next_review_at = ?, grace_used = ?, referred_by = ?, last_sequence = ?, lots = ?
                 WHERE customer_id = ?
                 """
-        ).execute(arguments: [
-            balance, lifetimeSpend, purchaseCount, lastPurchaseAt?.timeIntervalSince1970, tierSince.timeIntervalSince1970,
-            nextReviewAt.timeIntervalSince1970, graceUsed, referredBy, lastSequence, PointLot.encode(lots), customerID,
-        ])
+        ).run(
+            .integer(balance), .integer(lifetimeSpend), .integer(purchaseCount), .seconds(orNull: lastPurchaseAt), .seconds(tierSince),
+            .seconds(nextReviewAt), .integer(graceUsed), .text(orNull: referredBy), .integer(lastSequence), .blob(PointLot.encode(lots)),
+            .text(customerID))
         if tier != storedTier {
             try db.cachedStatement(sql: "UPDATE account SET tier = ? WHERE customer_id = ?").execute(arguments: [tier, customerID])
             storedTier = tier
@@ -216,11 +215,11 @@ enum Ledger {
                     reference, description, program_version, qualifying, counts_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
-        ).execute(arguments: [
-            account.customerID, account.lastSequence, entry.kind.rawValue, entry.points, balance, entry.at.timeIntervalSince1970,
-            entry.availableAt?.timeIntervalSince1970, entry.expiresAt?.timeIntervalSince1970, entry.reference,
-            entry.description, entry.programVersion, entry.qualifying, entry.countsAt?.timeIntervalSince1970,
-        ])
+        ).run(
+            .text(account.customerID), .integer(account.lastSequence), .integer(entry.kind.rawValue), .integer(entry.points),
+            .integer(balance), .seconds(entry.at), .seconds(orNull: entry.availableAt), .seconds(orNull: entry.expiresAt),
+            .text(entry.reference), .text(entry.description), .integer(entry.programVersion), .integer(entry.qualifying),
+            .seconds(orNull: entry.countsAt))
         if entry.points > 0, let availableAt = entry.availableAt, let expiresAt = entry.expiresAt {
             let lot = PointLot(sequence: account.lastSequence, points: entry.points, availableAt: availableAt, expiresAt: expiresAt)
             let index = account.lots.firstIndex { PointLot.soonestFirst(lot, $0) } ?? account.lots.count

@@ -65,12 +65,15 @@ extension LoyaltyService {
         let programs = self.programs
         let events = self.events(at: now)
         return try await store.write { db in
-            if let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT fingerprint, response FROM purchase WHERE order_id = ?"), arguments: [request.orderID])
+            if let answer = try db.cachedStatement(sql: "SELECT fingerprint, response FROM purchase WHERE order_id = ?").first(
+                .text(request.orderID),
+                read: { row in
+                    try Self.replay(
+                        row, Cx_Loyalty_V1_RecordPurchaseResponse.self, fingerprint: fingerprint, table: "purchase", key: request.orderID,
+                        what: "order id")
+                })
             {
-                return try Self.replay(
-                    row, Cx_Loyalty_V1_RecordPurchaseResponse.self, fingerprint: fingerprint, table: "purchase", key: request.orderID,
-                    what: "order id")
+                return answer
             }
             var account = try AccountRecord.require(db, id)
             let program = try programs.value(db)
@@ -138,10 +141,9 @@ extension LoyaltyService {
                         purchased_at, tier, response)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
-            ).execute(arguments: [
-                request.orderID, id, fingerprint, request.amount.minorUnits, currency, points, base, lot,
-                purchasedAt.timeIntervalSince1970, tier.name, try RecordBody(raw: response),
-            ])
+            ).run(
+                .text(request.orderID), .text(id), .integer(fingerprint), .integer(request.amount.minorUnits), .text(currency),
+                .integer(points), .integer(base), .integer(lot), .seconds(purchasedAt), .text(tier.name), .body(try RecordBody(raw: response)))
             return response
         }
     }
