@@ -15,6 +15,16 @@ struct LoyaltyEvents {
     let destinations: Set<CXServiceName>
     /// When the call that causes the events began.
     let now: Date
+    /// "loyalty:" and `now` as 12 hex digits of milliseconds, made before the
+    /// write so that the writer thread only appends to it.
+    private let idPrefix: String
+
+    init(destinations: Set<CXServiceName>, now: Date) {
+        self.destinations = destinations
+        self.now = now
+        let stamp = String(UInt64(max(0, now.timeIntervalSince1970 * 1_000)), radix: 16)
+        idPrefix = "loyalty:\(String(repeating: "0", count: max(0, 12 - stamp.count)))\(stamp):"
+    }
 
     /// Event ids are the call's time, the account, its ledger sequence and a
     /// suffix: unique, and the same in every run of a write that group
@@ -23,9 +33,7 @@ struct LoyaltyEvents {
     /// event (customer ids are random): that halves the pages a purchase
     /// dirties in that index.
     func eventID(_ customerID: String, _ sequence: Int64, _ suffix: String) -> String {
-        let milliseconds = UInt64(max(0, now.timeIntervalSince1970 * 1_000))
-        let stamp = String(milliseconds, radix: 16)
-        return "loyalty:\(String(repeating: "0", count: max(0, 12 - stamp.count)))\(stamp):\(customerID):\(sequence):\(suffix)"
+        "\(idPrefix)\(customerID):\(sequence):\(suffix)"
     }
 
     /// Pushes the traits loyalty owns (the whole set, so a late event never

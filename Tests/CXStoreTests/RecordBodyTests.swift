@@ -25,6 +25,20 @@ final class RecordBodyTests: XCTestCase {
         XCTAssertEqual(try raw.decode(Cx_Wire_V1_EchoRequest.self, table: "note", key: "c").payload, noise.payload)
     }
 
+    func testRawBodiesAreTheTagThenTheMessageAsItIs() throws {
+        let text = String(repeating: "مشتری وفادار gold member ", count: 200)
+        for message in [note(""), note("سلام"), note(text)] {
+            let encoded: Data = try message.serializedBytes()
+            let fromMessage = try RecordBody(raw: message)
+            let fromBytes = RecordBody(raw: encoded)
+            XCTAssertEqual(fromMessage.stored, Data([RecordBody.Codec.raw.rawValue]) + encoded)
+            XCTAssertEqual(fromBytes, fromMessage)
+            XCTAssertEqual(fromMessage.codec, .raw)
+            XCTAssertEqual(try fromMessage.decode(Cx_Wire_V1_EchoRequest.self, table: "note", key: "r").text, message.text)
+        }
+        XCTAssertEqual(RecordBody(raw: Data()).stored, Data([0]))
+    }
+
     func testBodiesRoundTripThroughARealDatabaseFile() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

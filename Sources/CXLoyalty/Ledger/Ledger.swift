@@ -125,13 +125,14 @@ struct PointLot: Sendable, Equatable {
     static let encodedSize = 32
 
     static func encode(_ lots: [PointLot]) -> Data {
-        var data = Data(capacity: lots.count * encodedSize)
-        for lot in lots {
-            for value in [
-                UInt64(bitPattern: lot.sequence), UInt64(bitPattern: lot.points), lot.availableAt.timeIntervalSince1970.bitPattern,
-                lot.expiresAt.timeIntervalSince1970.bitPattern,
-            ] {
-                withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
+        var data = Data(count: lots.count * encodedSize)
+        data.withUnsafeMutableBytes { bytes in
+            for (index, lot) in lots.enumerated() {
+                let offset = index * encodedSize
+                bytes.storeBytes(of: UInt64(bitPattern: lot.sequence).littleEndian, toByteOffset: offset, as: UInt64.self)
+                bytes.storeBytes(of: UInt64(bitPattern: lot.points).littleEndian, toByteOffset: offset + 8, as: UInt64.self)
+                bytes.storeBytes(of: lot.availableAt.timeIntervalSince1970.bitPattern.littleEndian, toByteOffset: offset + 16, as: UInt64.self)
+                bytes.storeBytes(of: lot.expiresAt.timeIntervalSince1970.bitPattern.littleEndian, toByteOffset: offset + 24, as: UInt64.self)
             }
         }
         return data
