@@ -126,6 +126,15 @@ enum LoyaltyDatabase {
                 CREATE INDEX tier_decision_by_time ON tier_decision (decided_at);
                 """)
         }
+        // Where an account's qualifying-points sum starts reading its ledger
+        // (see ``AccountView/qualifyingPoints(_:_:program:now:)``): 0 and
+        // 1970 read it all, which is right for every existing account.
+        migrator.registerMigration("loyalty v2 qualifying floor") { db in
+            try db.execute(sql: """
+                ALTER TABLE account ADD COLUMN qualifying_floor INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE account ADD COLUMN qualifying_floor_at REAL NOT NULL DEFAULT 0;
+                """)
+        }
         return migrator
     }()
 

@@ -5,18 +5,45 @@ import GRDB
 /// An account as a customer sees it: balances, tier, qualifying points and
 /// the progress to the next tier.
 enum AccountView {
+    /// How long after an entry's own time (`at`) it may count for tiers
+    /// (`counts_at`): a purchase counts at its purchase time, which is at
+    /// most 5 minutes after it is recorded, and a refund at its purchase's
+    /// time, before the refund. A day leaves room for a clock set back.
+    static let countsAtMostAfter: TimeInterval = 86_400
+
+    /// An account's qualifying points, and where the next sum may start reading.
+    struct Qualifying {
+        var points: Int64
+        /// Keep in the account (``AccountRecord/qualifyingFloor``) when it is saved.
+        var floor: Int64
+        var floorAt: Double
+    }
+
     /// Purchase points (before multipliers) earned in the window ending
     /// `now`, net of refunds: read from the account's own ledger rows, which
     /// lie together in the table, so no index of purchases by customer has
     /// to be kept up to date on every purchase.
-    static func qualifyingPoints(_ db: Database, _ customerID: String, program: Cx_Loyalty_V1_Program, now: Date) throws -> Int64 {
-        let start = ProgramRules.adding(months: -Int(program.qualificationWindowMonths), to: now)
-        return try db.cachedStatement(
+    ///
+    /// The read starts at the account's qualifying floor when the floor is
+    /// good for this window, so a customer with years of history reads only
+    /// about the window's entries instead of all of them on every purchase. The
+    /// same read finds the next floor: the first entry recorded less than
+    /// ``countsAtMostAfter`` before the window's start (everything before it
+    /// counts before the start). A window that moved back (the program's
+    /// got longer) reads from the first entry and finds the floor again.
+    static func qualifyingPoints(_ db: Database, _ account: AccountRecord, program: Cx_Loyalty_V1_Program, now: Date) throws -> Qualifying {
+        let start = ProgramRules.adding(months: -Int(program.qualificationWindowMonths), to: now).timeIntervalSince1970
+        let from = account.qualifyingFloorAt <= start ? account.qualifyingFloor : 0
+        let (points, first) = try db.cachedStatement(
             sql: """
-                SELECT COALESCE(SUM(qualifying), 0) FROM ledger
-                WHERE customer_id = ? AND counts_at >= ?
+                SELECT COALESCE(SUM(CASE WHEN counts_at >= ? THEN qualifying ELSE 0 END), 0),
+                       MIN(CASE WHEN at >= ? THEN sequence END)
+                FROM ledger WHERE customer_id = ? AND sequence >= ?
                 """
-        ).first(.text(customerID), .seconds(start)) { row in try row.decode(Int64.self, atIndex: 0) } ?? 0
+        ).first(.real(start), .real(start - countsAtMostAfter), .text(account.customerID), .integer(from)) { row in
+            (try row.decode(Int64.self, atIndex: 0), row[1] as Int64?)
+        } ?? (0, nil)
+        return Qualifying(points: points, floor: first ?? account.lastSequence + 1, floorAt: start)
     }
 
     /// - Parameter qualifying: the account's qualifying points at `now` when
@@ -25,7 +52,7 @@ enum AccountView {
         throws -> Cx_Loyalty_V1_Account
     {
         let balances = Ledger.balances(record, now: now)
-        let qualifying = try known ?? qualifyingPoints(db, record.customerID, program: program, now: now)
+        let qualifying = try known ?? qualifyingPoints(db, record, program: program, now: now).points
         var account = Cx_Loyalty_V1_Account()
         account.customerID = record.customerID
         account.tier = record.tier

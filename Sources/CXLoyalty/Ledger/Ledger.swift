@@ -23,6 +23,11 @@ struct AccountRecord: Sendable, Equatable {
     var lastSequence: Int64
     /// Unspent, unexpired-or-not-yet-swept points, soonest expiry first.
     var lots: [PointLot] = []
+    /// Every ledger entry below this sequence counts for tiers before
+    /// `qualifyingFloorAt`: a qualifying sum for a window starting then or
+    /// later reads the ledger from here (see ``AccountView/qualifyingPoints(_:_:program:now:)``).
+    var qualifyingFloor: Int64 = 0
+    var qualifyingFloorAt: Double = 0
     /// `next_expiry_at` as read, so an update rewrites its index entry only when it moved.
     var storedNextExpiry: Double? = nil
     /// `tier` as read, for the same reason (`account_by_tier`).
@@ -35,7 +40,8 @@ struct AccountRecord: Sendable, Equatable {
         try db.cachedStatement(
             sql: """
                 SELECT tier, balance, currency, lifetime_spend, purchase_count, last_purchase_at, enrolled_at,
-                       tier_since, next_review_at, grace_used, referred_by, last_sequence, lots, next_expiry_at
+                       tier_since, next_review_at, grace_used, referred_by, last_sequence, lots, next_expiry_at,
+                       qualifying_floor, qualifying_floor_at
                 FROM account WHERE customer_id = ?
                 """
         ).first(.text(id)) { row in
@@ -54,6 +60,8 @@ struct AccountRecord: Sendable, Equatable {
                 referredBy: row[10],
                 lastSequence: try row.decode(Int64.self, atIndex: 11),
                 lots: try PointLot.decode(try row.decode(Data.self, atIndex: 12), account: id),
+                qualifyingFloor: try row.decode(Int64.self, atIndex: 14),
+                qualifyingFloorAt: try row.decode(Double.self, atIndex: 15),
                 storedNextExpiry: row[13],
                 storedTier: try row.decode(String.self, atIndex: 0))
         }
@@ -88,13 +96,14 @@ struct AccountRecord: Sendable, Equatable {
         try db.cachedStatement(
             sql: """
                 UPDATE account SET balance = ?, lifetime_spend = ?, purchase_count = ?, last_purchase_at = ?,
-                    tier_since = ?, next_review_at = ?, grace_used = ?, referred_by = ?, last_sequence = ?, lots = ?
+                    tier_since = ?, next_review_at = ?, grace_used = ?, referred_by = ?, last_sequence = ?, lots = ?,
+                    qualifying_floor = ?, qualifying_floor_at = ?
                 WHERE customer_id = ?
                 """
         ).run(
             .integer(balance), .integer(lifetimeSpend), .integer(purchaseCount), .seconds(orNull: lastPurchaseAt), .seconds(tierSince),
             .seconds(nextReviewAt), .integer(graceUsed), .text(orNull: referredBy), .integer(lastSequence), .blob(PointLot.encode(lots)),
-            .text(customerID))
+            .integer(qualifyingFloor), .real(qualifyingFloorAt), .text(customerID))
         if tier != storedTier {
             try db.cachedStatement(sql: "UPDATE account SET tier = ? WHERE customer_id = ?").execute(arguments: [tier, customerID])
             storedTier = tier

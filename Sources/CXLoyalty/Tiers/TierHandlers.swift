@@ -57,7 +57,12 @@ extension LoyaltyService {
                 var account = try AccountRecord.require(db, id)
                 let before = account
                 let (decision, stored) = try TierPolicy.evaluate(db, &account, program: program, now: now, events: events)
-                if account != before { try account.update(db) }
+                // A moved qualifying floor alone is not worth a write per
+                // account: the next purchase moves it anyway.
+                var unchanged = before
+                unchanged.qualifyingFloor = account.qualifyingFloor
+                unchanged.qualifyingFloorAt = account.qualifyingFloorAt
+                if account != unchanged { try account.update(db) }
                 response.evaluated += 1
                 Self.count(decision.outcome, into: &response)
                 if stored, decision.outcome != .unchanged, response.decisions.count < 1_000 { response.decisions.append(decision) }

@@ -77,7 +77,10 @@ enum TierPolicy {
     static func evaluate(
         _ db: Database, _ account: inout AccountRecord, program: Cx_Loyalty_V1_Program, now: Date, events: LoyaltyEvents
     ) throws -> (Cx_Loyalty_V1_TierDecision, stored: Bool) {
-        let qualifying = try AccountView.qualifyingPoints(db, account.customerID, program: program, now: now)
+        let sum = try AccountView.qualifyingPoints(db, account, program: program, now: now)
+        let qualifying = sum.points
+        account.qualifyingFloor = sum.floor
+        account.qualifyingFloorAt = sum.floorAt
         let atReview = now >= account.nextReviewAt
         if atReview { account.nextReviewAt = ProgramRules.nextAnniversary(enrolled: account.enrolledAt, after: now) }
         let decision = decide(
