@@ -114,7 +114,13 @@ final class GroupCommit: Sendable {
     /// flushes for itself (or nothing flushes: `synchronous=NORMAL`).
     private let sync: WALSync?
 
-    init(writer: DatabasePool, maxBatchSize: Int, maxBatchWait: Duration, sync: WALSync?) {
+    /// The writer connection's WAL hook calls into it: kept as long as
+    /// anything may still commit through `writer` (a queued drain holds
+    /// this object, not the store).
+    let logZeroFill: LogZeroFill?
+
+    init(writer: DatabasePool, maxBatchSize: Int, maxBatchWait: Duration, sync: WALSync?, logZeroFill: LogZeroFill? = nil) {
+        self.logZeroFill = logZeroFill
         self.writer = writer
         self.maxBatchSize = maxBatchSize
         self.maxBatchWait = maxBatchWait

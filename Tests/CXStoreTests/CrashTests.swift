@@ -54,7 +54,9 @@ final class CrashTests: XCTestCase {
     /// once its write has committed, until killed (or 30 s).
     func testWriterChild() async throws {
         guard let path = ProcessInfo.processInfo.environment[Self.directoryVariable] else { return }
-        let store = try openTestStore(URL(fileURLWithPath: path))
+        // Zeros kept 16 KiB ahead of the log's last frame, so that the kill
+        // also lands while commits write over zeros (LogZeroFill).
+        let store = try openTestStore(URL(fileURLWithPath: path), options: StoreOptions(logZeroedAheadBytes: 16 << 10))
         let deadline = Date().addingTimeInterval(30)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for writer in 0..<16 {

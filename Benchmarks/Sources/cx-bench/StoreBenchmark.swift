@@ -42,12 +42,18 @@ struct StoreBenchmark: AsyncParsableCommand {
     @Option(help: "Group commit's longest wait for writers on their way back, in microseconds (default: StoreOptions' own).")
     var batchWait: Int?
 
+    @Option(help: "How far ahead of its last frame the log is kept written with zeros, in KiB (default: StoreOptions' own; 0: off).")
+    var zeroAheadKib: Int?
+
     @Option(help: "Directory for the databases (default: a new temporary directory).")
     var directory: String?
 
     func validate() throws {
         guard duration > 0, duration <= 600 else { throw ValidationError("--duration: \(duration) must be in (0, 600]") }
         guard (1...4_096).contains(writers) else { throw ValidationError("--writers: \(writers) must be 1 to 4096") }
+        if let zeroAheadKib, !(0...(1 << 20)).contains(zeroAheadKib) {
+            throw ValidationError("--zero-ahead-kib: \(zeroAheadKib) must be 0 to 1048576")
+        }
     }
 
     static let migrator: DatabaseMigrator = {
@@ -99,6 +105,7 @@ struct StoreBenchmark: AsyncParsableCommand {
     private func options(flush: StoreOptions.Flush) -> StoreOptions {
         var options = StoreOptions(flush: flush)
         if let batchWait { options.maxBatchWait = .microseconds(batchWait) }
+        if let zeroAheadKib { options.logZeroedAheadBytes = zeroAheadKib << 10 }
         return options
     }
 
@@ -120,7 +127,7 @@ struct StoreBenchmark: AsyncParsableCommand {
                         let insert: @Sendable (Database) throws -> Void = { db in
                             // A prepared statement, as the raw run uses.
                             try db.cachedStatement(sql: "INSERT INTO row (id, writer, body) VALUES (?, ?, ?)")
-                                .execute(arguments: [id, writer, body])
+                                .run(.text(id), .integer(writer), .body(body))
                         }
                         if alone { try await store.writeAlone(insert) } else { try await store.write(insert) }
                         count += 1
