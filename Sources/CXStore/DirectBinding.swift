@@ -48,7 +48,8 @@ extension Statement {
 
     /// Runs this query with `values` bound and hands its first row to
     /// `read`, or returns nil when it has none. The row is read in place
-    /// (nothing is copied out of SQLite first); `read` must not keep it.
+    /// (nothing is copied out of SQLite first): `read` must not keep it, nor
+    /// run this same statement again while it reads.
     public func first<T>(_ values: SQLValue..., read: (Row) throws -> T) throws -> T? {
         bind(values)
         let cursor = try Row.fetchCursor(self)
