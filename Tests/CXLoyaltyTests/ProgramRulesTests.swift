@@ -67,17 +67,6 @@ final class ProgramRulesTests: XCTestCase {
             "2023-02-28T00:00:00Z")
     }
 
-    func testCivilDaysRoundTrip() {
-        for days in stride(from: -200_000, through: 3_000_000, by: 7) {
-            let (year, month, day) = ProgramRules.civil(days: days)
-            XCTAssertEqual(ProgramRules.days(year: year, month: month, day: day), days)
-            XCTAssert((1...ProgramRules.daysIn(month: month, of: year)).contains(day))
-            if ProgramRules.days(year: year, month: month, day: day) != days { return }
-        }
-        XCTAssertEqual(ProgramRules.civil(days: 0).year, 1970)
-        XCTAssertEqual(ProgramRules.days(year: 2000, month: 3, day: 1), 11_017)
-    }
-
     /// An account's lots keep their stored layout: 32 bytes each, sequence,
     /// points and the two dates' bits, little-endian.
     func testLotsKeepTheirStoredLayout() throws {

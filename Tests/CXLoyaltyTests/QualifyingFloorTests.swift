@@ -37,7 +37,7 @@ final class QualifyingFloorTests: XCTestCase {
         let h = try await LoyaltyHarness.start(clock: clock)
         addTeardownBlock { await h.stop() }
         try await h.enroll("c")
-        var random = SplitMix64(seed: 20_261_123)
+        var random = SplitMix(seed: 20_261_123)
         var orders: [(id: String, left: Int64)] = []
         var window = 12
         for step in 0..<400 {
@@ -77,18 +77,5 @@ final class QualifyingFloorTests: XCTestCase {
         // Years of history behind it: the floor has moved well past the first entries.
         let (floor, entries) = try await floor(h, "c")
         XCTAssertGreaterThan(floor, entries / 3, "the floor stayed near the start of \(entries) entries")
-    }
-}
-
-/// A small seeded generator, so a failure repeats.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -251,44 +251,12 @@ public enum ProgramRules {
             return calendar.date(byAdding: .month, value: months, to: date) ?? date.addingTimeInterval(Double(months) * 30.44 * 86_400)
         }
         let timeOfDay = seconds - days * 86_400
-        let (year, month, day) = civil(days: Int(days))
-        let total = year * 12 + (month - 1) + months
-        let newYear = total >= 0 ? total / 12 : (total - 11) / 12
-        let newMonth = total - newYear * 12 + 1
-        let newDay = min(day, daysIn(month: newMonth, of: newYear))
-        return Date(timeIntervalSince1970: Double(Self.days(year: newYear, month: newMonth, day: newDay)) * 86_400 + timeOfDay)
-    }
-
-    /// The Gregorian date of a day counted from 1970-01-01 (H. Hinnant's
-    /// `civil_from_days`).
-    static func civil(days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shifted = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shifted + 2) / 5 + 1
-        let month = shifted < 10 ? shifted + 3 : shifted - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    /// Days from 1970-01-01 to a Gregorian date (`days_from_civil`).
-    static func days(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    static func daysIn(month: Int, of year: Int) -> Int {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
+        let from = CivilDay(daysSince1970: Int(days))
+        let total = from.year * 12 + (from.month - 1) + months
+        let year = total >= 0 ? total / 12 : (total - 11) / 12
+        let month = total - year * 12 + 1
+        let to = CivilDay(year: year, month: month, day: min(from.day, CivilDay.days(inMonth: month, of: year)))
+        return Date(timeIntervalSince1970: Double(to.daysSince1970) * 86_400 + timeOfDay)
     }
 
     /// The first anniversary of `enrolled` after `now`.

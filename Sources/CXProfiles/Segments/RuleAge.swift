@@ -1,3 +1,4 @@
+import CXModel
 import Foundation
 
 /// Age in whole years, as segment rules compute it for `age` (see `RuleSchema.ageFields`).
@@ -10,11 +11,7 @@ import Foundation
 /// (month, day) gives that, and it never makes anyone older early.
 enum RuleAge {
     /// A proleptic Gregorian calendar day.
-    struct Day: Equatable {
-        var year: Int
-        var month: Int
-        var day: Int
-    }
+    typealias Day = CivilDay
 
     /// Birth dates this many days from 1970 (about 27 million years) or more are treated as
     /// absent: beyond any real date, and it keeps every computation here exact.
@@ -70,18 +67,6 @@ enum RuleAge {
         return overflow ? [first] : [first, second]
     }
 
-    /// The day `days` after 1970-01-01 (Howard Hinnant's civil_from_days, the inverse of
-    /// `RuleDateParser.daysFromCivil`).
-    static func civil(fromDays days: Int) -> Day {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return Day(year: year, month: month, day: day)
-    }
+    /// The day `days` after 1970-01-01 (the inverse of `RuleDateParser.daysFromCivil`).
+    static func civil(fromDays days: Int) -> Day { CivilDay(daysSince1970: days) }
 }

@@ -1,3 +1,4 @@
+import CXModel
 import Foundation
 
 enum RuleKeyword: String, Sendable {
@@ -435,27 +436,12 @@ enum RuleDateParser {
         return .success(seconds)
     }
 
-    static func isLeapYear(_ year: Int) -> Bool {
-        (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-    }
+    static func isLeapYear(_ year: Int) -> Bool { CivilDay.isLeapYear(year) }
 
-    static func daysInMonth(year: Int, month: Int) -> Int {
-        switch month {
-        case 2: return isLeapYear(year) ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
+    static func daysInMonth(year: Int, month: Int) -> Int { CivilDay.days(inMonth: month, of: year) }
 
-    /// Days from 1970-01-01 to the given proleptic Gregorian date (Howard Hinnant's
-    /// days_from_civil).
+    /// Days from 1970-01-01 to the given proleptic Gregorian date.
     static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let shiftedMonth = (month + 9) % 12
-        let dayOfYear = (153 * shiftedMonth + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
+        CivilDay(year: year, month: month, day: day).daysSince1970
     }
 }
