@@ -116,13 +116,7 @@ final class LogZeroFill: @unchecked Sendable {
     }
 
     func close() {
-        if descriptor >= 0 {
-            #if canImport(Glibc)
-            _ = Glibc.close(descriptor)
-            #else
-            _ = Darwin.close(descriptor)
-            #endif
-        }
+        if descriptor >= 0 { closeDescriptor(descriptor) }
         descriptor = -1
     }
 }

@@ -3,10 +3,11 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
-private func closeDescriptor(_ fd: Int32) { _ = Glibc.close(fd) }
+/// Closes a descriptor (the WAL files this module opens besides SQLite).
+func closeDescriptor(_ fd: Int32) { _ = Glibc.close(fd) }
 #elseif canImport(Darwin)
 import Darwin
-private func closeDescriptor(_ fd: Int32) { _ = Darwin.close(fd) }
+func closeDescriptor(_ fd: Int32) { _ = Darwin.close(fd) }
 private func fdatasync(_ fd: Int32) -> Int32 { fsync(fd) }
 #endif
 
