@@ -5,38 +5,46 @@ import Synchronization
 /// Runs concurrent callers' writes in shared transactions, so that durable
 /// commits (one fsync each) do not limit throughput to one write per fsync.
 ///
-/// Callers queue their operations and wait. While any are queued, one drain
-/// loop runs on the database's writer (GRDB's serial writer queue, never a
-/// caller's or an event loop's thread): it takes up to
-/// ``StoreOptions/maxBatchSize`` waiting operations, runs them in one
-/// transaction, commits, hands each caller its own result, and goes on to
-/// the next batch; it ends when nothing waits. After a few batches it
-/// queues itself again behind the writer's other work (``Store/writeAlone``,
-/// backups), so that work is never starved by a steady stream of writes.
+/// Callers queue their operations and wait. While any are queued (or are
+/// expected back: see below), one drain loop runs on the database's writer
+/// (GRDB's serial writer queue, never a caller's or an event loop's thread).
+/// It keeps a transaction open and runs operations as they arrive, up to
+/// ``StoreOptions/maxBatchSize`` of them; it commits when the transaction
+/// holds every caller it is waiting for, or when ``StoreOptions/maxBatchWait``
+/// has passed, and hands each caller its own result once the commit is on
+/// disk. After a few transactions it queues itself again behind the writer's
+/// other work (``Store/writeAlone``, backups), so that work is never starved
+/// by a steady stream of writes.
 ///
-/// Before each batch the loop waits, for at most ``StoreOptions/maxBatchWait``,
-/// until as many operations are queued as there are callers inside
-/// ``write(_:)``, or as the last batch carried: without that, n concurrent
-/// writers settle into two alternating batches of n/2 (one commits while the
-/// other gathers), and each fsync carries half the rows it could. The callers
-/// it waits for are mostly those whose operations just committed, on their
-/// way out and back in, so the wait lasts about as long as waking them. A lone
-/// writer never waits; when concurrency drops, one batch waits the whole
-/// `maxBatchWait` and the next expects fewer.
+/// Running operations as they arrive, rather than gathering a batch and then
+/// running it, keeps the writer's work off the path from one commit to the
+/// next: the callers of the last commit come back one by one over tens of
+/// microseconds, and their operations run in that time. With waiting for
+/// the callers still on their way back (below), it gave 64 one-row writers
+/// 12–38% more writes/s flushing in each commit, and 7–26% more off the
+/// writer, in three paired runs of `cx-bench store`.
 ///
-/// When an operation throws, the batch is rolled back and run again with a
-/// savepoint per operation, so only the throwing operations are undone and
-/// only their callers fail; if the commit itself fails, every operation of
-/// the batch fails with it.
+/// Which callers it waits for: every caller inside ``write(_:)`` that is not
+/// waiting for a flush, and every caller it resumed that has not come back
+/// yet (`returning`). Without the second, the transaction would commit as
+/// soon as the callers already queued were in, and n concurrent writers
+/// would settle into ever smaller batches. A caller that does not come back
+/// costs one transaction `maxBatchWait`; a lone writer never waits.
+///
+/// When an operation throws, the transaction is rolled back and its
+/// operations run again with a savepoint per operation, so only the throwing
+/// operations are undone and only their callers fail; if the commit itself
+/// fails, every operation of the transaction fails with it.
 ///
 /// With a ``WALSync`` (the default for durable stores) commits do not wait
-/// for the disk and the loop is `drainPipelined`: one transaction stays
-/// open, running operations as they arrive, and commits whenever the flush
-/// thread is free; its callers are resumed after the flush that covers it.
-/// The writer then never sits idle while the disk flushes, which was worth
-/// 8–27% more durable writes/s to the loyalty and feedback services, whose
-/// writer is the busy thread; one-row writes gain nothing (the store
-/// benchmark measures both ways, see ``StoreOptions/Flush``).
+/// for the disk: the flush thread writes committed transactions to disk and
+/// resumes their callers, while the writer runs the next operations in a new
+/// transaction. The writer also commits whenever the flush thread is idle, so
+/// that the disk never waits for it. That is worth 8–27% more durable
+/// writes/s to the loyalty and feedback services, whose writer is the busy
+/// thread (their log flushes take about a millisecond); one-row writes do
+/// better flushing in each commit (``StoreOptions/Flush/inCommit``): the
+/// store benchmark measures both ways.
 final class GroupCommit: Sendable {
     /// One caller's operation and where its outcome goes.
     private struct Ticket: @unchecked Sendable {
@@ -54,39 +62,35 @@ final class GroupCommit: Sendable {
         /// Callers inside `write`: queued, in the running batch, or holding
         /// their outcome but not yet returned.
         var active = 0
-        /// The size of the last batch: the writers expected back. A caller
-        /// between leaving `write` and calling it again is not active, so
-        /// `active` alone would start a batch one short of them.
-        var lastBatchSize = 0
         var maxBatchSize = 0
         /// Active callers whose batch committed and waits for its flush
         /// (with a ``WALSync``): they cannot hand in anything before it ends.
         var flushing = 0
         /// Set by `close()`: new operations fail with ``StoreError/closed``.
         var closed = false
-        /// Operations run so far in the open transaction (pipelined only).
+        /// Operations run so far in the open transaction.
         var running = 0
-        /// Whether the open transaction should commit now (pipelined only):
-        /// every caller that is not waiting for a flush is in it, or the
-        /// flush thread is idle, or the transaction is full.
+        /// Callers resumed with their outcome and not yet back with their
+        /// next operation; any arrival counts as one of them. A caller
+        /// between leaving `write` and calling it again is not `active`, so
+        /// without this the open transaction would commit while most of the
+        /// last one's callers are on their way back. Reset when
+        /// `maxBatchWait` passes without them: they are gone.
+        var returning = 0
+        /// Whether the open transaction should commit now: the flush thread
+        /// is idle (so the disk never waits for the writer), or every active
+        /// caller not waiting for a flush is in it and none is on its way
+        /// back.
         func readyToCommit(flusherIdle: Bool) -> Bool {
-            running > 0 && (flusherIdle || running + waiting.count >= min(maxBatchSize, active - flushing))
+            running > 0 && (flusherIdle || (returning == 0 && running + waiting.count >= min(maxBatchSize, active - flushing)))
         }
-        /// Whether the pipelined writer, asleep with an open transaction,
-        /// should wake: enough have arrived to be worth a wake-up, or it is
-        /// time to commit.
+        /// Whether the writer, asleep with an open transaction, should wake:
+        /// enough have arrived to be worth a wake-up (a wake-up is a futex
+        /// call and a context switch, and one per arrival would cost the
+        /// writer more than one-row operations), it is time to commit, or
+        /// the first operation of a transaction has arrived.
         func wakesRunner(flusherIdle: Bool) -> Bool {
             waiting.count >= 8 || readyToCommit(flusherIdle: flusherIdle) || (running == 0 && !waiting.isEmpty)
-        }
-
-        /// Whether the batch being gathered is complete: every active caller's
-        /// operation (or as many as the last batch carried) is queued, or the
-        /// batch is full. Callers wake the gathering drain loop only then, not
-        /// on every arrival: a wake-up is a futex call and a context switch,
-        /// and dozens per batch cost the writer more than its inserts.
-        /// (Without a ``WALSync`` only; `drainPipelined` has `readyToCommit`.)
-        var gathered: Bool {
-            waiting.count >= min(maxBatchSize, max(active, lastBatchSize))
         }
     }
 
@@ -98,16 +102,16 @@ final class GroupCommit: Sendable {
     private let condition = NSCondition()
     private nonisolated(unsafe) var state = State()
     private let counters = Mutex((transactions: 0, operations: 0))
-    /// Time the pipelined writer spent running operations and committing,
-    /// waits for arrivals left out.
+    /// Time the writer spent running operations and committing (with a
+    /// ``WALSync``: without its flushes), waits for arrivals left out.
     private let busyTime = Mutex(Duration.zero)
 
     /// Transactions committed and operations they carried, since opening.
     var statistics: (transactions: Int, operations: Int) { counters.withLock { $0 } }
 
-    /// How long the writer has worked for group commit since opening
-    /// (pipelined only: with a ``WALSync``): what the operations and their
-    /// commits cost the one thread every write goes through.
+    /// How long the writer has worked for group commit since opening: what
+    /// the operations and their commits cost the one thread every write goes
+    /// through.
     var busy: Duration { busyTime.withLock { $0 } }
 
     /// Flushes committed batches off the writer, or nil when each commit
@@ -153,6 +157,7 @@ final class GroupCommit: Sendable {
         }
         state.waiting.append(ticket)
         state.active += 1
+        if state.returning > 0 { state.returning -= 1 }
         let startDrain = !state.draining
         state.draining = true
         if state.gathering && wakes { condition.signal() }
@@ -165,6 +170,7 @@ final class GroupCommit: Sendable {
     func close() {
         condition.lock()
         state.closed = true
+        condition.broadcast()  // a drain loop waiting for callers to come back: none will
         while state.draining || state.flushing > 0 {
             // Woken by nothing in particular: a close is rare, so it looks again every millisecond.
             _ = condition.wait(until: Date(timeIntervalSinceNow: 0.001))
@@ -180,13 +186,10 @@ final class GroupCommit: Sendable {
     }
 
     /// Whether the gathering drain loop should wake now. Call under `condition`.
-    private var wakes: Bool {
-        if let sync { return state.wakesRunner(flusherIdle: sync.isIdle) }
-        return state.gathered
-    }
+    private var wakes: Bool { state.wakesRunner(flusherIdle: sync?.isIdle ?? false) }
 
-    /// The flush thread has nothing left to flush: a pipelined writer with
-    /// operations in its open transaction commits them now.
+    /// The flush thread has nothing left to flush: a writer with operations
+    /// in its open transaction commits them now.
     private func flusherWentIdle() {
         condition.lock()
         if state.gathering && wakes { condition.signal() }
@@ -200,44 +203,21 @@ final class GroupCommit: Sendable {
         writer.asyncWriteWithoutTransaction { db in self.drain(db) }
     }
 
-    /// Runs batches until nothing waits, or for one turn.
+    /// Runs transactions until nothing waits and no caller is expected
+    /// back, or for one turn.
     private func drain(_ db: Database) {
-        if let sync {
-            drainPipelined(db, sync: sync)
-            return
-        }
-        for _ in 0..<Self.batchesPerTurn {
-            let batch = nextBatch()
-            if batch.isEmpty { return }
-            let outcomes: [Result<any Sendable, any Error>]
-            do {
-                outcomes = try Self.execute(batch, in: db)
-            } catch {
-                outcomes = Array(repeating: .failure(error), count: batch.count)
-            }
-            counters.withLock {
-                $0.transactions += 1
-                $0.operations += batch.count
-            }
-            for (ticket, outcome) in zip(batch, outcomes) { ticket.continuation.resume(returning: outcome) }
-        }
-        scheduleDrain()
-    }
-
-    /// The drain loop when a ``WALSync`` flushes: a transaction stays open
-    /// and runs operations as they arrive, while the flush thread writes the
-    /// previous transactions to disk; it commits when the flush thread is
-    /// idle (so that the disk never waits for the writer), when every caller
-    /// not waiting for a flush is in it, when it is full, or after
-    /// `maxBatchWait`. Then its callers wait for the flush that covers it.
-    ///
-    /// Running operations while the others are still on their way keeps the
-    /// writer's work off the path from one flush to the next: with the
-    /// batch-then-run loop, the flush thread sat idle for a third of the time
-    /// waiting for the writer to run the batch it had just gathered.
-    private func drainPipelined(_ db: Database, sync: WALSync) {
         for _ in 0..<Self.batchesPerTurn {
             condition.lock()
+            if state.waiting.isEmpty && (state.flushing > 0 || state.returning > 0) {
+                // Callers are on their way back (or will be, after their
+                // flush): wait for them here, as ending the loop now would
+                // cost them a queue hop to start it again.
+                let deadline = Date(after: maxBatchWait)
+                state.gathering = true
+                while state.waiting.isEmpty && !state.closed && (state.flushing > 0 || state.returning > 0), condition.wait(until: deadline) {}
+                state.gathering = false
+                if state.waiting.isEmpty { state.returning = 0 }
+            }
             if state.waiting.isEmpty {
                 state.draining = false
                 condition.unlock()
@@ -268,7 +248,7 @@ final class GroupCommit: Sendable {
                     }
                 }
             }
-            if let failure = sync.failure {
+            if let failure = sync?.failure {
                 gather(run: false)
                 outcomes = Array(repeating: .failure(failure), count: batch.count)
             } else {
@@ -293,6 +273,7 @@ final class GroupCommit: Sendable {
             }
             condition.lock()
             state.running = 0
+            if sync == nil { state.returning += batch.count }
             condition.unlock()
             counters.withLock {
                 $0.transactions += 1
@@ -300,7 +281,11 @@ final class GroupCommit: Sendable {
             }
             let worked = ContinuousClock.now - started - waited
             busyTime.withLock { $0 += worked }
-            handToFlush(batch, outcomes, sync: sync)
+            if let sync {
+                handToFlush(batch, outcomes, sync: sync)
+            } else {
+                for (ticket, outcome) in zip(batch, outcomes) { ticket.continuation.resume(returning: outcome) }
+            }
         }
         scheduleDrain()
     }
@@ -308,17 +293,22 @@ final class GroupCommit: Sendable {
     /// Takes the operations that have arrived, waiting when none have; returns
     /// none when the open transaction should commit (see `readyToCommit`) or
     /// `deadline` has passed.
-    private func nextArrivals(deadline: ContinuousClock.Instant, sync: WALSync, waited: inout Duration) -> [Ticket] {
+    private func nextArrivals(deadline: ContinuousClock.Instant, sync: WALSync?, waited: inout Duration) -> [Ticket] {
         condition.lock()
         defer { condition.unlock() }
         while true {
-            let flusherIdle = sync.isIdle
+            let flusherIdle = sync?.isIdle ?? false
             // An idle disk is worth more than a fuller transaction.
             if state.running > 0 && flusherIdle { return [] }
             if !state.waiting.isEmpty { break }
             if state.readyToCommit(flusherIdle: flusherIdle) { return [] }
             let left = ContinuousClock.now.duration(to: deadline)
-            guard left > .zero else { return [] }
+            guard left > .zero && !state.closed else {
+                // Whoever was expected back did not come (or cannot, the
+                // store closing): they are gone.
+                state.returning = 0
+                return []
+            }
             state.gathering = true
             let asleep = ContinuousClock.now
             _ = condition.wait(until: Date(after: left))
@@ -349,59 +339,12 @@ final class GroupCommit: Sendable {
         sync.afterFlush { failure in
             self.condition.lock()
             self.state.flushing -= batch.count
+            self.state.returning += batch.count
             self.condition.unlock()
             for (ticket, outcome) in zip(batch, outcomes) {
                 ticket.continuation.resume(returning: failure.map { Result.failure($0) } ?? outcome)
             }
         }
-    }
-
-    /// Waits until every active caller's operation is queued, the batch is
-    /// full, or `maxBatchWait` has passed; then takes the batch. Returns an
-    /// empty batch, and ends the drain, when nothing is queued.
-    private func nextBatch() -> [Ticket] {
-        condition.lock()
-        defer { condition.unlock() }
-        if state.waiting.isEmpty {
-            state.draining = false
-            return []
-        }
-        if maxBatchWait > .zero {
-            let deadline = Date(after: maxBatchWait)
-            state.gathering = true
-            while !state.gathered, condition.wait(until: deadline) {}
-            state.gathering = false
-        }
-        let batch = Array(state.waiting.prefix(maxBatchSize))
-        state.waiting.removeFirst(batch.count)
-        state.lastBatchSize = batch.count
-        return batch
-    }
-
-    /// Runs a batch in one transaction and commits. The fast path uses no
-    /// savepoints (a savepoint per operation costs about a third of the
-    /// throughput); if an operation throws, its changes are mixed with the
-    /// others', so the transaction is rolled back and the batch runs again
-    /// with a savepoint per operation, undoing only the throwing ones.
-    ///
-    /// - Throws: only what beginning or committing the transaction throws.
-    private static func execute(_ batch: [Ticket], in db: Database) throws -> [Result<any Sendable, any Error>] {
-        var outcomes: [Result<any Sendable, any Error>] = []
-        outcomes.reserveCapacity(batch.count)
-        var someFailed = false
-        try db.inTransaction {
-            for ticket in batch {
-                do {
-                    outcomes.append(.success(try ticket.operation(db)))
-                } catch {
-                    someFailed = true
-                    return .rollback
-                }
-            }
-            return .commit
-        }
-        guard someFailed else { return outcomes }
-        return try withSavepoints(batch, in: db)
     }
 
     /// Runs a batch in one transaction, a savepoint per operation, and commits

@@ -46,9 +46,9 @@ final class StoreTests: XCTestCase {
         let inCommit = try Store(directory: directory, name: "in-commit", options: StoreOptions(flush: .inCommit))
         let inCommitSync = try await inCommit.writeAlone { db in try Int.fetchOne(db, sql: "PRAGMA synchronous")! }
         XCTAssertEqual(inCommitSync, 2)  // FULL: SQLite flushes in each commit
-        try await inCommit.write { _ in }
+        try await inCommit.write { _ in Thread.sleep(forTimeInterval: 0.005) }
         XCTAssertEqual(inCommit.flushStatistics.flushes, 0)
-        XCTAssertEqual(inCommit.writerBusy, .zero, "counted only when the log is flushed off the writer")
+        XCTAssertGreaterThanOrEqual(inCommit.writerBusy, .milliseconds(5), "the writer's work counts in either mode")
 
         let normal = try Store(directory: directory, name: "other", options: StoreOptions(durability: .normal))
         let normalSync = try await normal.writeAlone { db in try Int.fetchOne(db, sql: "PRAGMA synchronous")! }
@@ -163,6 +163,38 @@ final class StoreTests: XCTestCase {
         let stored = try await store.read { db in try String.fetchAll(db, sql: "SELECT id FROM note") }
         XCTAssertEqual(stored.count, acknowledged.count)
         XCTAssertEqual(Set(stored), Set(acknowledged))
+        // They shared transactions: a commit as each writer came back would
+        // carry one or two writes.
+        let (transactions, operations) = store.groupCommitStatistics
+        XCTAssertGreaterThan(operations, 4 * transactions, "\(operations) writes in \(transactions) transactions")
+    }
+
+    /// A transaction waits for the callers of the last one to come back, but
+    /// a caller that does not come back costs at most one wait: the next
+    /// transactions do not expect it.
+    func testAWriterThatStopsDelaysAtMostOneTransaction() async throws {
+        for flush in [StoreOptions.Flush.offWriter, .inCommit] {
+            var options = StoreOptions(flush: flush)
+            options.maxBatchWait = .seconds(1)
+            let store = try openTestStore(directory.appendingPathComponent(flush.rawValue), options: options)
+            // Two writers in one transaction (the second queued while the first runs), then one of them stops.
+            async let first: Void = store.write { db in
+                Thread.sleep(forTimeInterval: 0.05)
+                try insertNote(db, id: "first", writer: 0, text: "")
+            }
+            async let second: Void = store.write { db in try insertNote(db, id: "second", writer: 1, text: "") }
+            _ = try await (first, second)
+            let started = ContinuousClock.now
+            for index in 0..<10 {
+                try await store.write { db in try insertNote(db, id: "alone-\(index)", writer: 0, text: "") }
+            }
+            let took = ContinuousClock.now - started
+            // Waiting for the stopped writer each time would take 10 s.
+            XCTAssertLessThan(took, .seconds(5), "\(flush): ten writes took \(took)")
+            let count = try await countNotes(store)
+            XCTAssertEqual(count, 12)
+            try store.close()
+        }
     }
 
     func testAFailedOperationLeavesNoTraceAndItsGroupCommits() async throws {
