@@ -51,6 +51,9 @@ struct LoyaltyBenchmark: AsyncParsableCommand {
     @Option(help: "The page size of the new database in bytes (default: the loyalty service's own).")
     var pageSize: Int?
 
+    @Option(help: "Where the log is flushed: offWriter (a thread of its own) or inCommit (by the writer, in each commit); default: the loyalty service's own.")
+    var flush: StoreOptions.Flush?
+
     @Flag(help: "Write no outbox events (to see what telling profiles and journey costs).")
     var noEvents = false
 
@@ -81,6 +84,7 @@ struct LoyaltyBenchmark: AsyncParsableCommand {
         var options = LoyaltyService.storeOptions
         if let cacheKib { options.writerCacheKiB = cacheKib }
         if let pageSize { options.pageSize = pageSize }
+        if let flush { options.flush = flush }
         let service = try await LoyaltyService.open(directory: root, options: options, destinations: noEvents ? [] : [.profiles, .journey])
         var router = RPCRouter()
         service.register(into: &router)
@@ -226,3 +230,5 @@ struct LoyaltyBenchmark: AsyncParsableCommand {
         return (index * step) % total
     }
 }
+
+extension StoreOptions.Flush: @retroactive ExpressibleByArgument {}
