@@ -51,6 +51,9 @@ struct FeedbackBenchmark: AsyncParsableCommand {
     @Option(help: "Connections x calls in flight per connection.")
     var level = "16x8"
 
+    @Option(help: "Where the log is flushed: offWriter (a thread of its own) or inCommit (by the writer, in each commit); default: the feedback service's own.")
+    var flush: StoreOptions.Flush?
+
     @Option(help: "Keep the store here instead of a temporary directory that is removed afterwards.")
     var directory: String?
 
@@ -75,7 +78,9 @@ struct FeedbackBenchmark: AsyncParsableCommand {
 
         var logger = Logger(label: "cx-bench")
         logger.logLevel = .error
-        let service = try await FeedbackService.open(directory: root, destinations: [.loyalty, .journey, .profiles])
+        var options = StoreOptions()
+        if let flush { options.flush = flush }
+        let service = try await FeedbackService.open(directory: root, options: options, destinations: [.loyalty, .journey, .profiles])
         var router = RPCRouter()
         service.register(into: &router)
         let server = RPCServer(

@@ -62,6 +62,9 @@ struct JourneyBenchmark: AsyncParsableCommand {
     @Option(help: "Calls of each analytics method, one after another.")
     var repeats = 50
 
+    @Option(help: "Where the log is flushed: offWriter (a thread of its own) or inCommit (by the writer, in each commit); default: the journey service's own.")
+    var flush: StoreOptions.Flush?
+
     @Option(help: "Keep the store here instead of a temporary directory that is removed afterwards.")
     var directory: String?
 
@@ -91,7 +94,9 @@ struct JourneyBenchmark: AsyncParsableCommand {
 
         var logger = Logger(label: "cx-bench")
         logger.logLevel = .error
-        let service = try await JourneyService.open(directory: root, destinations: [.profiles])
+        var options = JourneyService.storeOptions
+        if let flush { options.flush = flush }
+        let service = try await JourneyService.open(directory: root, options: options, destinations: [.profiles])
         var router = RPCRouter()
         service.register(into: &router)
         let server = RPCServer(
