@@ -48,11 +48,15 @@ struct CompareBenchmark: AsyncParsableCommand {
     @Option(help: "Seconds measured per store run (0 skips the store).")
     var storeDuration: Double = 3
 
+    @Option(help: "Rounds of the store's runs (see `cx-bench store --rounds`): with more than one, the store's figures are medians of per-round ratios.")
+    var storeRounds: Int = 1
+
     func validate() throws {
         guard duration > 0, duration <= 600 else { throw ValidationError("--duration: \(duration) must be in (0, 600]") }
         guard warmup >= 0, warmup <= 60 else { throw ValidationError("--warmup: \(warmup) must be in [0, 60]") }
         guard (0...(1 << 20)).contains(payload) else { throw ValidationError("--payload: \(payload) must be 0 to 1048576") }
         guard storeDuration >= 0, storeDuration <= 600 else { throw ValidationError("--store-duration: \(storeDuration) must be in [0, 600]") }
+        guard (1...100).contains(storeRounds) else { throw ValidationError("--store-rounds: \(storeRounds) must be 1 to 100") }
         for level in levels.split(separator: ",") where Concurrency(String(level)) == nil {
             throw ValidationError("--levels: \"\(level)\" is not CONNECTIONSxINFLIGHT (at most 4096 calls in flight)")
         }
@@ -102,7 +106,7 @@ struct CompareBenchmark: AsyncParsableCommand {
         var store: StoreBenchmark.Figures?
         if storeDuration > 0 {
             print("")
-            store = try await StoreBenchmark.parse(["--duration", String(storeDuration)]).measure()
+            store = try await StoreBenchmark.parse(["--duration", String(storeDuration), "--rounds", String(storeRounds)]).measure()
         }
 
         print("")
@@ -116,8 +120,8 @@ struct CompareBenchmark: AsyncParsableCommand {
         }
         if let store {
             print(String(
-                format: "store: group commit (%d writers) %.0f rows/s, raw SQLite (100 rows/transaction) %.0f rows/s: %.2f of raw; one transaction per write %.0f rows/s",
-                store.writers, store.groupCommit, store.raw, store.groupCommit / max(store.raw, 1), store.alone))
+                format: "store: group commit (%d writers) %.0f rows/s, raw SQLite (100 rows/transaction) %.0f rows/s: %.2f of raw (%.2f flushing in each commit); one transaction per write %.0f rows/s",
+                store.writers, store.groupCommit, store.raw, store.groupCommitOfRaw, store.inCommitOfRaw, store.alone))
         }
         print("")
         print("Targets")

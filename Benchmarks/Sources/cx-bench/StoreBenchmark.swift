@@ -45,12 +45,16 @@ struct StoreBenchmark: AsyncParsableCommand {
     @Option(help: "How far ahead of its last frame the log is kept written with zeros, in KiB (default: StoreOptions' own; 0: off).")
     var zeroAheadKib: Int?
 
+    @Option(help: "Rounds of the four runs, one after another. With more than one, each figure is the median over the rounds of its ratio to the same round's raw run: this machine's speed drifts by a fifth between runs, and a ratio taken within a round follows it.")
+    var rounds: Int = 1
+
     @Option(help: "Directory for the databases (default: a new temporary directory).")
     var directory: String?
 
     func validate() throws {
         guard duration > 0, duration <= 600 else { throw ValidationError("--duration: \(duration) must be in (0, 600]") }
         guard (1...4_096).contains(writers) else { throw ValidationError("--writers: \(writers) must be 1 to 4096") }
+        guard (1...100).contains(rounds) else { throw ValidationError("--rounds: \(rounds) must be 1 to 100") }
         if let zeroAheadKib, !(0...(1 << 20)).contains(zeroAheadKib) {
             throw ValidationError("--zero-ahead-kib: \(zeroAheadKib) must be 0 to 1048576")
         }
@@ -64,12 +68,20 @@ struct StoreBenchmark: AsyncParsableCommand {
         return migrator
     }()
 
-    /// Durable rows/s of the three runs, as `run` prints them.
+    /// Durable rows/s of the runs, as `run` prints them (with several
+    /// rounds: the medians, and the ratios the medians of each round's).
     struct Figures {
         var raw: Double
         var groupCommit: Double
+        var inCommit: Double
         var alone: Double
         var writers: Int
+        /// Group commit (the log flushed off the writer) / raw.
+        var groupCommitOfRaw: Double
+        /// Group commit flushing in each commit / raw.
+        var inCommitOfRaw: Double
+        /// Group commit (off the writer) / one transaction per write.
+        var groupCommitOfAlone: Double
     }
 
     func run() async throws {
@@ -85,17 +97,45 @@ struct StoreBenchmark: AsyncParsableCommand {
         message.text = "customer 12345 bought 3 items for 129000 IRR at store تهران"
         let body = try RecordBody(message)
 
-        print("CXStore durable writes (each row on disk before it is acknowledged), WAL, \(keys) keys, \(duration)s per run, \(ProcessInfo.processInfo.activeProcessorCount) cores, \(root.path)")
-        let raw = try rawSQLite(path: root.appendingPathComponent("raw.sqlite").path, body: body.stored)
-        report("raw SQLite, 100 rows/transaction", raw, reference: raw)
-        let grouped = try await throughStore(root: root, name: "grouped", body: body, alone: false, flush: .offWriter)
-        report("CXStore group commit, \(writers) writers", grouped, reference: raw)
-        let inCommit = try await throughStore(root: root, name: "grouped-in-commit", body: body, alone: false, flush: .inCommit)
-        report("  the same, flushing in each commit", inCommit, reference: raw)
-        let alone = try await throughStore(root: root, name: "alone", body: body, alone: true, flush: .inCommit)
-        report("CXStore 1 transaction/write, \(writers) writers", alone, reference: raw)
-        print(String(format: "group commit / one transaction per write: %.1fx", grouped / max(alone, 1)))
-        return Figures(raw: raw, groupCommit: grouped, alone: alone, writers: writers)
+        print("CXStore durable writes (each row on disk before it is acknowledged), WAL, \(keys) keys, \(duration)s per run, \(rounds) round\(rounds == 1 ? "" : "s"), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(root.path)")
+        var measured: [Figures] = []
+        for round in 1...self.rounds {
+            if self.rounds > 1 { print("round \(round) of \(self.rounds)") }
+            let directory = root.appendingPathComponent("round-\(round)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let raw = try rawSQLite(path: directory.appendingPathComponent("raw.sqlite").path, body: body.stored)
+            report("raw SQLite, 100 rows/transaction", raw, reference: raw)
+            let grouped = try await throughStore(root: directory, name: "grouped", body: body, alone: false, flush: .offWriter)
+            report("CXStore group commit, \(writers) writers", grouped, reference: raw)
+            let inCommit = try await throughStore(root: directory, name: "grouped-in-commit", body: body, alone: false, flush: .inCommit)
+            report("  the same, flushing in each commit", inCommit, reference: raw)
+            let alone = try await throughStore(root: directory, name: "alone", body: body, alone: true, flush: .inCommit)
+            report("CXStore 1 transaction/write, \(writers) writers", alone, reference: raw)
+            print(String(format: "group commit / one transaction per write: %.1fx", grouped / max(alone, 1)))
+            measured.append(
+                Figures(
+                    raw: raw, groupCommit: grouped, inCommit: inCommit, alone: alone, writers: writers,
+                    groupCommitOfRaw: grouped / raw, inCommitOfRaw: inCommit / raw, groupCommitOfAlone: grouped / max(alone, 1)))
+            // Rounds would otherwise pile up hundreds of MB each in the temporary directory.
+            if self.directory == nil { try? FileManager.default.removeItem(at: directory) }
+        }
+        guard measured.count > 1 else { return measured[0] }
+        func median(_ value: (Figures) -> Double) -> Double {
+            let sorted = measured.map(value).sorted()
+            return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        }
+        func range(_ value: (Figures) -> Double) -> String {
+            String(format: "%.2f-%.2f", measured.map(value).min()!, measured.map(value).max()!)
+        }
+        let figures = Figures(
+            raw: median(\.raw), groupCommit: median(\.groupCommit), inCommit: median(\.inCommit), alone: median(\.alone), writers: writers,
+            groupCommitOfRaw: median(\.groupCommitOfRaw), inCommitOfRaw: median(\.inCommitOfRaw), groupCommitOfAlone: median(\.groupCommitOfAlone))
+        print("median of \(measured.count) rounds, each ratio to its own round's raw run (lowest-highest in parentheses):")
+        print(String(format: "  raw SQLite %.0f rows/s", figures.raw))
+        print(String(format: "  group commit %.2f of raw (%@), flushing in each commit %.2f (%@); group commit / one transaction per write %.1fx",
+            figures.groupCommitOfRaw, range(\.groupCommitOfRaw) as NSString, figures.inCommitOfRaw, range(\.inCommitOfRaw) as NSString,
+            figures.groupCommitOfAlone))
+        return figures
     }
 
     private func report(_ name: String, _ rowsPerSecond: Double, reference: Double) {
