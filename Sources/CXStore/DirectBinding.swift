@@ -22,6 +22,7 @@ public enum SQLValue {
 
     public static func integer(_ value: Int) -> SQLValue { .integer(Int64(value)) }
     public static func integer(_ value: Int32) -> SQLValue { .integer(Int64(value)) }
+    public static func integer(orNull value: Int?) -> SQLValue { value.map { .integer(Int64($0)) } ?? .null }
     public static func real(orNull value: Double?) -> SQLValue { value.map { .real($0) } ?? .null }
     public static func text(orNull value: String?) -> SQLValue { value.map { .text($0) } ?? .null }
     /// A date as seconds since 1970, the way every CX table stores time.

@@ -28,25 +28,26 @@ public enum Idempotency {
         let fingerprint = try Self.fingerprint(of: request)
         // Cached statements: this runs once per keyed write (per event in a
         // journey batch), and compiling the SQL each time cost more than the lookup.
-        if let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT request_fingerprint, response FROM cx_idempotency WHERE scope = ? AND key = ?"),
-            arguments: [scope, key])
-        {
-            // decode(forColumn:) throws on a NULL or mistyped value, where subscripting would trap.
-            guard try row.decode(Int64.self, forColumn: "request_fingerprint") == fingerprint else {
+        // Bound straight through SQLite's C API (DirectBinding.swift): a
+        // journey batch runs this lookup and the insert below once per event.
+        if let (storedFingerprint, stored) = try db.cachedStatement(
+            sql: "SELECT request_fingerprint, response FROM cx_idempotency WHERE scope = ? AND key = ?"
+        ).first(.text(scope), .text(key), read: { row in
+            // decode(atIndex:) throws on a NULL or mistyped value, where subscripting would trap.
+            (try row.decode(Int64.self, atIndex: 0), try row.decode(RecordBody.self, atIndex: 1))
+        }) {
+            guard storedFingerprint == fingerprint else {
                 throw StoreError.idempotencyKeyReused(scope: scope, key: key)
             }
-            let stored = try row.decode(RecordBody.self, forColumn: "response")
             return try stored.decode(Response.self, table: "cx_idempotency", key: "\(scope)/\(key)")
         }
         let response = try body()
         let named = try subjects(db, response).filter { !$0.isEmpty }
         try db.cachedStatement(
             sql: "INSERT INTO cx_idempotency (scope, key, request_fingerprint, response, created_at, subjects) VALUES (?, ?, ?, ?, ?, ?)"
-        ).execute(arguments: [
-            scope, key, fingerprint, try RecordBody(response), Date().timeIntervalSince1970,
-            named.isEmpty ? nil : named.joined(separator: " "),
-        ])
+        ).run(
+            .text(scope), .text(key), .integer(fingerprint), .body(try RecordBody(response)), .real(Date().timeIntervalSince1970),
+            .text(orNull: named.isEmpty ? nil : named.joined(separator: " ")))
         return response
     }
 

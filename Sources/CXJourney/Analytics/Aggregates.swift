@@ -21,7 +21,7 @@ enum Aggregates {
             INSERT INTO stay_day (day, stage, days, stays) VALUES (?, ?, ?, 1)
             ON CONFLICT (day, stage, days) DO UPDATE SET stays = stays + 1
             """
-        ).execute(arguments: [day, stage.rawValue, StageMachine.wholeDays(from: enteredAt, to: time)])
+        ).run(.integer(day), .integer(stage.rawValue), .integer(StageMachine.wholeDays(from: enteredAt, to: time)))
         if advanced { try bump(db, "advanced", day: UTCDay.number(enteredAt), stage: stage) }
         if lost { try bump(db, "lost", day: day, stage: stage) }
     }
@@ -45,7 +45,7 @@ enum Aggregates {
             INSERT INTO touchpoint_day (day, touchpoint_id, stage, events) VALUES (?, ?, ?, 1)
             ON CONFLICT (day, touchpoint_id, stage) DO UPDATE SET events = events + 1
             """
-        ).execute(arguments: [day, touchpoint, stage.rawValue])
+        ).run(.integer(day), .text(touchpoint), .integer(stage.rawValue))
     }
 
     private static func count(_ db: Database, _ stage: Stage, by delta: Int) throws {
@@ -53,7 +53,7 @@ enum Aggregates {
             INSERT INTO stage_count (stage, customers) VALUES (?, ?)
             ON CONFLICT (stage) DO UPDATE SET customers = customers + excluded.customers
             """
-        ).execute(arguments: [stage.rawValue, delta])
+        ).run(.integer(stage.rawValue), .integer(delta))
     }
 
     /// `column` is one of stage_day's counters (never caller input).
@@ -62,6 +62,6 @@ enum Aggregates {
             INSERT INTO stage_day (day, stage, \(column)) VALUES (?, ?, 1)
             ON CONFLICT (day, stage) DO UPDATE SET \(column) = \(column) + 1
             """
-        ).execute(arguments: [day, stage.rawValue])
+        ).run(.integer(day), .integer(stage.rawValue))
     }
 }

@@ -8,6 +8,11 @@ import GRDB
 /// Writes what events and silence do, inside one store transaction: the
 /// customer row, the event and stage history, the 100-day tasks, the
 /// aggregates and the outbox event to profiles.
+///
+/// An event runs about ten statements on the single writer thread; they bind
+/// their values straight through SQLite's C API (`Statement.run` and
+/// `Statement.first`, CXStore's DirectBinding), where GRDB's
+/// `execute(arguments:)` boxed each value in two existentials first.
 struct JourneyWriter {
     let rules: CompiledRules
     /// When the call began (recorded_at, and the time of a first
@@ -18,18 +23,18 @@ struct JourneyWriter {
     // MARK: - Customer rows
 
     static func load(_ db: Database, _ id: String) throws -> JourneyState? {
-        guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT stage, stage_entered_at, first_seen_at, last_event_at, lost_from, lost_at, admitted_at,
-                       plan_template_id, event_count, event_sequence, change_count, task_count, times_lost, times_won_back
-                FROM customer WHERE customer_id = ?
-                """), arguments: [id])
-        else { return nil }
-        return JourneyState(
-            customerID: id, stage: Stage(stored: row[0]), stageEnteredAt: row[1], firstSeenAt: row[2], lastEventAt: row[3],
-            lostFrom: (row[4] as Int?).map(Stage.init(stored:)), lostAt: row[5], admittedAt: row[6],
-            planTemplateID: row[7], eventCount: row[8], eventSequence: row[9], changeCount: row[10], taskCount: row[11],
-            timesLost: row[12], timesWonBack: row[13])
+        try db.cachedStatement(sql: """
+            SELECT stage, stage_entered_at, first_seen_at, last_event_at, lost_from, lost_at, admitted_at,
+                   plan_template_id, event_count, event_sequence, change_count, task_count, times_lost, times_won_back
+            FROM customer WHERE customer_id = ?
+            """
+        ).first(.text(id)) { row in
+            JourneyState(
+                customerID: id, stage: Stage(stored: row[0]), stageEnteredAt: row[1], firstSeenAt: row[2], lastEventAt: row[3],
+                lostFrom: (row[4] as Int?).map(Stage.init(stored:)), lostAt: row[5], admittedAt: row[6],
+                planTemplateID: row[7], eventCount: row[8], eventSequence: row[9], changeCount: row[10], taskCount: row[11],
+                timesLost: row[12], timesWonBack: row[13])
+        }
     }
 
     /// Saves an event's changes to a known customer who did not change
@@ -41,9 +46,7 @@ struct JourneyWriter {
             UPDATE customer SET first_seen_at = ?, last_event_at = ?, event_count = ?, event_sequence = ?
             WHERE customer_id = ?
             """
-        ).execute(arguments: [
-            state.firstSeenAt, state.lastEventAt, state.eventCount, state.eventSequence, state.customerID,
-        ])
+        ).run(.real(state.firstSeenAt), .real(state.lastEventAt), .integer(state.eventCount), .integer(state.eventSequence), .text(state.customerID))
     }
 
     static func save(_ db: Database, _ state: JourneyState) throws {
@@ -60,11 +63,11 @@ struct JourneyWriter {
                 change_count = excluded.change_count, task_count = excluded.task_count,
                 times_lost = excluded.times_lost, times_won_back = excluded.times_won_back
             """
-        ).execute(arguments: [
-            state.customerID, state.stage.rawValue, state.stageEnteredAt, state.firstSeenAt, state.lastEventAt,
-            state.lostFrom?.rawValue, state.lostAt, state.admittedAt, state.planTemplateID, state.eventCount, state.eventSequence,
-            state.changeCount, state.taskCount, state.timesLost, state.timesWonBack,
-        ])
+        ).run(
+            .text(state.customerID), .integer(state.stage.rawValue), .real(state.stageEnteredAt), .real(state.firstSeenAt),
+            .real(state.lastEventAt), .integer(orNull: state.lostFrom?.rawValue), .real(orNull: state.lostAt), .real(orNull: state.admittedAt),
+            .text(orNull: state.planTemplateID), .integer(state.eventCount), .integer(state.eventSequence), .integer(state.changeCount),
+            .integer(state.taskCount), .integer(state.timesLost), .integer(state.timesWonBack))
     }
 
     // MARK: - Events
@@ -93,10 +96,10 @@ struct JourneyWriter {
             INSERT INTO event (customer_id, at, sequence, type, touchpoint_id, stage_before, stage_after, recorded_at, idempotency_key, attributes)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """
-        ).execute(arguments: [
-            event.customerID, time, state.eventSequence, event.type, event.touchpointID, before.rawValue, state.stage.rawValue, now,
-            event.idempotencyKey, event.attributes.isEmpty ? nil : try RecordBody(Cx_Journey_V1_Event.with { $0.attributes = event.attributes }),
-        ])
+        ).run(
+            .text(event.customerID), .real(time), .integer(state.eventSequence), .text(event.type), .text(event.touchpointID),
+            .integer(before.rawValue), .integer(state.stage.rawValue), .real(now), .text(event.idempotencyKey),
+            event.attributes.isEmpty ? .null : .body(try RecordBody(Cx_Journey_V1_Event.with { $0.attributes = event.attributes })))
         try Aggregates.touchpoint(db, day: UTCDay.number(time), touchpoint: event.touchpointID, stage: state.stage)
         if existing != nil, !response.moved {
             try Self.saveEvent(db, state)
@@ -123,10 +126,9 @@ struct JourneyWriter {
         try db.cachedStatement(sql: """
             INSERT INTO stage_change (customer_id, sequence, at, from_stage, to_stage, cause, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
             """
-        ).execute(arguments: [
-            state.customerID, state.changeCount, transition.at, from.rawValue, transition.to.rawValue, transition.cause.rawValue,
-            transition.detail,
-        ])
+        ).run(
+            .text(state.customerID), .integer(state.changeCount), .real(transition.at), .integer(from.rawValue),
+            .integer(transition.to.rawValue), .integer(transition.cause.rawValue), .text(transition.detail))
         try tellProfiles(db, state, at: transition.at)
     }
 
@@ -143,10 +145,10 @@ struct JourneyWriter {
             """)
         for step in template.steps {
             state.taskCount += 1
-            try statement.execute(arguments: [
-                state.customerID, state.taskCount, template.id, step.dayOffset, step.stage.rawValue, step.touchpointID, step.action,
-                step.ownerRole, time + Double(step.dayOffset) * 86_400,
-            ])
+            try statement.run(
+                .text(state.customerID), .integer(state.taskCount), .text(template.id), .integer(step.dayOffset),
+                .integer(step.stage.rawValue), .text(step.touchpointID), .text(step.action), .text(step.ownerRole),
+                .real(time + Double(step.dayOffset) * 86_400))
         }
         return Int32(template.steps.count)
     }

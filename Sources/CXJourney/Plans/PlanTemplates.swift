@@ -91,7 +91,8 @@ enum PlanTemplates {
     }
 
     static func all(_ db: Database) throws -> [Cx_Journey_V1_PlanTemplate] {
-        try Row.fetchAll(db, sql: "SELECT id, body FROM plan_template ORDER BY id").map { row in
+        // Cached: an admission naming a product or segment reads them all.
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT id, body FROM plan_template ORDER BY id")).map { row in
             try JourneyDatabase.decodeBody(row, Cx_Journey_V1_PlanTemplate.self, table: "plan_template", key: row["id"])
         }
     }
