@@ -372,6 +372,23 @@ final class JourneyMethodTests: XCTestCase {
         let bySupport = try await h.tasks { $0.ownerRole = "support" }
         XCTAssertEqual(bySupport.map(\.action), ["Descaling reminder"])
 
+        // One batch admits several customers; the templates it reads once
+        // serve each of them according to their own attributes.
+        let batch = try await h.client.call(J.recordEvents, .with {
+            $0.events = [
+                JourneyHarness.makeEvent("b-1", "first_purchase", attributes: ["product": "kettle"]),
+                JourneyHarness.makeEvent("b-2", "first_purchase", attributes: ["product": "espresso-pro"]),
+                JourneyHarness.makeEvent("b-3", "first_purchase"),
+                JourneyHarness.makeEvent("b-4", "first_purchase", attributes: ["plan": "espresso"]),
+                JourneyHarness.makeEvent("b-5", "first_purchase", attributes: ["plan": "no-such-plan", "product": "espresso-pro"]),
+            ]
+        })
+        XCTAssertEqual(batch.recorded, 5)
+        var chosen: [String] = []
+        for customer in ["b-1", "b-2", "b-3", "b-4", "b-5"] { chosen.append(try await h.journey(customer).planTemplateID) }
+        XCTAssertEqual(chosen, ["default", "espresso", "default", "espresso", "espresso"])
+        XCTAssertEqual(batch.results.map(\.response.tasksCreated), [Int32(PlanTemplates.defaultTemplate().steps.count), 2, Int32(PlanTemplates.defaultTemplate().steps.count), 2, 2])
+
         let task = journey.openTasks[0]
         let done = try await h.client.call(J.completeTask, .with {
             $0.taskID = task.id

@@ -19,6 +19,8 @@ struct JourneyWriter {
     /// "thank you" for an admission in the past).
     let now: Double
     let destinations: Set<CXServiceName>
+    /// The plan templates this operation's admissions have read.
+    let plans = PlanTemplates.Cache()
 
     // MARK: - Customer rows
 
@@ -137,7 +139,7 @@ struct JourneyWriter {
     func admitIfFirst(_ db: Database, _ state: inout JourneyState, at time: Double, attributes: [String: String]) throws -> Int32 {
         guard state.admittedAt == nil, state.stage.isJourneyStage, state.stage.rawValue >= Stage.admission.rawValue else { return 0 }
         state.admittedAt = time
-        guard let template = try PlanTemplates.choose(db, attributes: attributes) else { return 0 }
+        guard let template = try PlanTemplates.choose(db, attributes: attributes, cache: plans) else { return 0 }
         state.planTemplateID = template.id
         let statement = try db.cachedStatement(sql: """
             INSERT INTO task (customer_id, number, template_id, day_offset, stage, touchpoint_id, action, owner_role, due_at, state)

@@ -99,16 +99,40 @@ enum PlanTemplates {
 
     /// The template for an admission: named by "plan", else matching
     /// "product", else "segment", else "default" (nil only if even that is gone).
-    static func choose(_ db: Database, attributes: [String: String]) throws -> Cx_Journey_V1_PlanTemplate? {
-        if let plan = attributes["plan"], let template = try fetch(db, plan) { return template }
+    static func choose(_ db: Database, attributes: [String: String], cache: Cache) throws -> Cx_Journey_V1_PlanTemplate? {
+        if let plan = attributes["plan"], let template = try cache.fetch(db, plan) { return template }
         let product = attributes["product"] ?? ""
         let segment = attributes["segment"] ?? ""
         if !product.isEmpty || !segment.isEmpty {
-            let templates = try all(db)
+            let templates = try cache.all(db)
             if !product.isEmpty, let match = templates.first(where: { $0.product == product }) { return match }
             if !segment.isEmpty, let match = templates.first(where: { $0.segment == segment }) { return match }
         }
-        return try fetch(db, defaultID)
+        return try cache.fetch(db, defaultID)
+    }
+
+    /// The templates one write operation has read, decoded once: a batch of
+    /// events admits dozens of customers, and decoding every template for
+    /// each of them cost about 3% of the writer in cx-bench journey. Lives
+    /// for one operation only, in which no template can change (a template
+    /// is written by an operation of its own), so it is never stale.
+    final class Cache {
+        private var everything: [Cx_Journey_V1_PlanTemplate]?
+        private var byID: [String: Cx_Journey_V1_PlanTemplate?] = [:]
+
+        func all(_ db: Database) throws -> [Cx_Journey_V1_PlanTemplate] {
+            if let everything { return everything }
+            let read = try PlanTemplates.all(db)
+            everything = read
+            return read
+        }
+
+        func fetch(_ db: Database, _ id: String) throws -> Cx_Journey_V1_PlanTemplate? {
+            if let known = byID[id] { return known }
+            let read = try PlanTemplates.fetch(db, id)
+            byID[id] = .some(read)
+            return read
+        }
     }
 }
 
