@@ -89,13 +89,14 @@ enum ProfilesDatabase {
         case erased(Date)
     }
 
+    /// Reads and writes here bind straight through SQLite's C API
+    /// (CXStore's DirectBinding): an import runs them for every row.
     static func customer(_ db: Database, id: String) throws -> Stored? {
-        guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT erased_at, body FROM customer WHERE id = ?"), arguments: [id])
-        else { return nil }
-        if let erased = row["erased_at"] as Double? { return .erased(Date(timeIntervalSince1970: erased)) }
-        let body = try row.decode(RecordBody.self, forColumn: "body")
-        return .live(try body.decode(Cx_Profiles_V1_Customer.self, table: "customer", key: id))
+        try db.cachedStatement(sql: "SELECT erased_at, body FROM customer WHERE id = ?").first(.text(id)) { row in
+            if let erased = row[0] as Double? { return .erased(Date(timeIntervalSince1970: erased)) }
+            let body = try row.decode(RecordBody.self, atIndex: 1)
+            return .live(try body.decode(Cx_Profiles_V1_Customer.self, table: "customer", key: id))
+        }
     }
 
     /// Inserts or replaces a live customer and its search tokens; a
@@ -104,16 +105,16 @@ enum ProfilesDatabase {
         let body = try RecordBody(customer)
         if isNew {
             try db.cachedStatement(sql: "INSERT INTO customer (id, version, body) VALUES (?, ?, ?)")
-                .execute(arguments: [customer.id, customer.version, body])
+                .run(.text(customer.id), .integer(customer.version), .body(body))
         } else {
             try db.cachedStatement(sql: "UPDATE customer SET version = ?, body = ? WHERE id = ?")
-                .execute(arguments: [customer.version, body, customer.id])
-            try db.cachedStatement(sql: "DELETE FROM customer_token WHERE customer_id = ?").execute(arguments: [customer.id])
+                .run(.integer(customer.version), .body(body), .text(customer.id))
+            try db.cachedStatement(sql: "DELETE FROM customer_token WHERE customer_id = ?").run(.text(customer.id))
             cache.invalidateOnCommit(db, id: customer.id)
         }
         let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO customer_token (token, field, customer_id) VALUES (?, ?, ?)")
         for (token, field) in searchTokens(customer) {
-            try insert.execute(arguments: [token, field.rawValue, customer.id])
+            try insert.run(.text(token), .integer(field.rawValue), .text(customer.id))
         }
     }
 

@@ -24,20 +24,22 @@ extension FeedbackService {
         let events = FeedbackEvents(destinations: destinations, now: now)
         return try await store.idempotentWrite("submit-response", key: key, request: request) { db in
             // Counts the response and reads the survey's state in one statement;
-            // a refusal below rolls the count back with the rest.
-            guard let counted = try Row.fetchOne(
-                db.cachedStatement(sql: "UPDATE survey SET responses = responses + 1 WHERE id = ? RETURNING state, created_at"),
-                arguments: [request.surveyID])
+            // a refusal below rolls the count back with the rest. The
+            // statements of a response bind straight through SQLite's C API
+            // (CXStore's DirectBinding): they run on the one writer thread.
+            guard let counted = try db.cachedStatement(
+                sql: "UPDATE survey SET responses = responses + 1 WHERE id = ? RETURNING state, created_at"
+            ).first(.text(request.surveyID), read: { row in (state: row[0] as Int, createdAt: row[1] as Double) })
             else { throw Surveys.notFound(request.surveyID) }
-            let survey = try self.surveys.survey(db, request.surveyID, createdAt: counted[1])
-            guard Cx_Feedback_V1_Survey.State(rawValue: counted[0]) == .open else {
+            let survey = try self.surveys.survey(db, request.surveyID, createdAt: counted.createdAt)
+            guard Cx_Feedback_V1_Survey.State(rawValue: counted.state) == .open else {
                 throw RPCError(code: .failedPrecondition, message: "survey \(survey.id) is closed; it takes no more responses", reason: "SURVEY_CLOSED")
             }
             let scores = try Surveys.check(request.answers, against: survey)
             // The last answer is read only when the survey has a recontact window.
             if survey.recontactDays > 0,
-                let lastAnswered = try Double.fetchOne(
-                    db.cachedStatement(sql: "SELECT last_answered_at FROM contact WHERE customer_id = ?"), arguments: [request.customerID]),
+                let lastAnswered = try db.cachedStatement(sql: "SELECT last_answered_at FROM contact WHERE customer_id = ?")
+                    .first(.text(request.customerID), read: { row in row[0] as Double }),
                 lastAnswered + Double(survey.recontactDays) * 86_400 > now
             {
                 throw RPCError(
@@ -51,13 +53,15 @@ extension FeedbackService {
             body.answers = request.answers
             body.channel = request.channel
             try db.cachedStatement(sql: "INSERT INTO response (id, survey_id, customer_id, submitted_at, nps, body) VALUES (?, ?, ?, ?, ?, ?)")
-                .execute(arguments: [id, survey.id, request.customerID, now, scores.nps, try FeedbackDatabase.body(body)])
-            let answered = try Int64.fetchOne(
-                db.cachedStatement(sql: """
-                    INSERT INTO contact (customer_id, last_answered_at, answered) VALUES (?, ?, 1)
-                    ON CONFLICT (customer_id) DO UPDATE SET last_answered_at = excluded.last_answered_at, answered = answered + 1
-                    RETURNING answered
-                    """), arguments: [request.customerID, now]) ?? 1
+                .run(
+                    .text(id), .text(survey.id), .text(request.customerID), .real(now), .integer(orNull: scores.nps.map(Int.init)),
+                    .body(try FeedbackDatabase.body(body)))
+            let answered = try db.cachedStatement(sql: """
+                INSERT INTO contact (customer_id, last_answered_at, answered) VALUES (?, ?, 1)
+                ON CONFLICT (customer_id) DO UPDATE SET last_answered_at = excluded.last_answered_at, answered = answered + 1
+                RETURNING answered
+                """
+            ).first(.text(request.customerID), .real(now), read: { row in row[0] as Int64 }) ?? 1
             let category = Self.category(nps: scores.nps)
             try ScoreAggregates.add(db, survey: survey, day: UTCDay.number(now), scores: (scores.nps, scores.csat, scores.ces))
             if category == .detractor || category == .promoter {
@@ -107,12 +111,11 @@ enum ScoreAggregates {
         // and stage never change), read in GetScores and RankTouchpoints.
         // Four rows per response cost 11% of the writer.
         do {
-            try statement.execute(arguments: [
-                Kind.survey.rawValue, survey.id, day,
-                category == .promoter ? 1 : 0, category == .passive ? 1 : 0, category == .detractor ? 1 : 0,
-                scores.csat == nil ? 0 : 1, (scores.csat ?? 0) >= 4 ? 1 : 0,
-                scores.ces == nil ? 0 : 1, scores.ces ?? 0,
-            ])
+            try statement.run(
+                .integer(Kind.survey.rawValue), .text(survey.id), .integer(day),
+                .integer(category == .promoter ? 1 : 0), .integer(category == .passive ? 1 : 0), .integer(category == .detractor ? 1 : 0),
+                .integer(scores.csat == nil ? 0 : 1), .integer((scores.csat ?? 0) >= 4 ? 1 : 0),
+                .integer(scores.ces == nil ? 0 : 1), .integer(scores.ces ?? 0))
         }
     }
 
@@ -125,7 +128,7 @@ enum ScoreAggregates {
         var words: Set<String> = []
         for text in texts { words.formUnion(FeedbackWords.words(text)) }
         guard !texts.isEmpty else { return }
-        try statement.execute(arguments: [day, survey, category.rawValue, ""])
-        for word in words { try statement.execute(arguments: [day, survey, category.rawValue, word]) }
+        try statement.run(.integer(day), .text(survey), .integer(category.rawValue), .text(""))
+        for word in words { try statement.run(.integer(day), .text(survey), .integer(category.rawValue), .text(word)) }
     }
 }
