@@ -373,17 +373,21 @@ extension ProfilesService {
         }
         let key = try idempotencyKey(request.idempotencyKey, context)
         let now = clock()
-        // Validate outside the transaction; only valid rows reach the writer.
-        var prepared: [Result<Cx_Profiles_V1_Customer, RPCError>] = []
+        // Validate and encode outside the transaction, on this call's own
+        // thread; only valid rows reach the writer, which every write shares.
+        var prepared: [Result<(customer: Cx_Profiles_V1_Customer, encoded: ProfilesDatabase.Encoded), RPCError>] = []
         prepared.reserveCapacity(request.customers.count)
         for (index, source) in request.customers.enumerated() {
+            let customer: Cx_Profiles_V1_Customer
             do throws(RPCError) {
-                var customer = try Self.prepareNew(source, prefix: "customers[\(index)]", now: now)
-                if customer.id.isEmpty { customer.id = Self.generateID(prefix: "c-") }
-                prepared.append(.success(customer))
+                customer = try Self.prepareNew(source, prefix: "customers[\(index)]", now: now)
             } catch {
                 prepared.append(.failure(error))
+                continue
             }
+            var named = customer
+            if named.id.isEmpty { named.id = Self.generateID(prefix: "c-") }
+            prepared.append(.success((named, try ProfilesDatabase.encode(named))))
         }
         let rows = prepared
         let segments = self.segments
@@ -401,7 +405,7 @@ extension ProfilesService {
                 switch row {
                 case .failure(let error):
                     refusal = error
-                case .success(let customer):
+                case .success(let (customer, encoded)):
                     switch try ProfilesDatabase.customer(db, id: customer.id) {
                     case .live:
                         refusal = RPCError(code: .alreadyExists, message: "customer \"\(customer.id)\" already exists", reason: "CUSTOMER_EXISTS")
@@ -409,7 +413,7 @@ extension ProfilesService {
                         refusal = RPCError(
                             code: .alreadyExists, message: "customer id \"\(customer.id)\" belonged to an erased customer", reason: "CUSTOMER_ERASED")
                     case nil:
-                        try ProfilesDatabase.save(db, customer, isNew: true, cache: cache)
+                        try ProfilesDatabase.save(db, customer, isNew: true, cache: cache, encoded: encoded)
                         try SegmentMembership.refresh(db, customer: customer, segments: catalog, now: now)
                         result.customerID = customer.id
                         response.created += 1
