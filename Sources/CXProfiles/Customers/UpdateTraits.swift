@@ -83,16 +83,16 @@ extension ProfilesService {
                 let clockWrite = try db.cachedStatement(
                     sql: "INSERT OR REPLACE INTO trait_clock (customer_id, path, occurred_at) VALUES (?, ?, ?)")
                 for path in request.updateMask {
-                    if let held = try Double.fetchOne(clockRead, arguments: [id, path]), held > occurred {
+                    if let held = try clockRead.first(.text(id), .text(path), read: { row in row[0] as Double }), held > occurred {
                         response.stalePaths.append(path)
                         continue
                     }
-                    try clockWrite.execute(arguments: [id, path, occurred])
+                    try clockWrite.run(.text(id), .text(path), .real(occurred))
                     Self.setTrait(path, from: request.traits, to: &updated.traits)
                     applied.append(path)
                     if path == "lifetime_spend" {
                         try db.cachedStatement(sql: "INSERT OR REPLACE INTO spend_point (customer_id, at, lifetime) VALUES (?, ?, ?)")
-                            .execute(arguments: [id, occurred, request.traits.lifetimeSpend.minorUnits])
+                            .run(.text(id), .real(occurred), .integer(request.traits.lifetimeSpend.minorUnits))
                     }
                 }
                 guard !applied.isEmpty else {

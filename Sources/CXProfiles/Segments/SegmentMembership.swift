@@ -76,27 +76,30 @@ enum SegmentMembership {
         return changes
     }
 
-    /// Stores one evaluation: membership and the flip time.
+    /// Stores one evaluation: membership and the flip time. Runs for every
+    /// affected segment of every changed customer (50 segments: 50 times in
+    /// one UpdateTraits), so its statements bind straight through SQLite's C
+    /// API (CXStore's DirectBinding).
     static func store(
         _ db: Database, segment: CompiledSegment, customerID: String, evaluation: RuleEvaluation, wasMember: Bool
     ) throws -> Int {
         var changed = 0
         if evaluation.matches && !wasMember {
             try db.cachedStatement(sql: "INSERT INTO segment_member (segment_id, customer_id) VALUES (?, ?)")
-                .execute(arguments: [segment.id, customerID])
+                .run(.text(segment.id), .text(customerID))
             changed = 1
         } else if !evaluation.matches && wasMember {
             try db.cachedStatement(sql: "DELETE FROM segment_member WHERE segment_id = ? AND customer_id = ?")
-                .execute(arguments: [segment.id, customerID])
+                .run(.text(segment.id), .text(customerID))
             changed = 1
         }
         if segment.rule.usesRelativeTime {
             if let due = evaluation.nextChange {
                 try db.cachedStatement(sql: "INSERT OR REPLACE INTO segment_flip (segment_id, customer_id, due) VALUES (?, ?, ?)")
-                    .execute(arguments: [segment.id, customerID, due.timeIntervalSince1970])
+                    .run(.text(segment.id), .text(customerID), .seconds(due))
             } else {
                 try db.cachedStatement(sql: "DELETE FROM segment_flip WHERE segment_id = ? AND customer_id = ?")
-                    .execute(arguments: [segment.id, customerID])
+                    .run(.text(segment.id), .text(customerID))
             }
         }
         return changed
