@@ -20,5 +20,5 @@ struct CXBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cx-bench",
         abstract: "CX's benchmarks, each against a reference measured in the same run.",
-        subcommands: [CompareBenchmark.self, WireBenchmark.self, StoreBenchmark.self, ProfilesBenchmark.self, LoyaltyBenchmark.self, JourneyBenchmark.self, FeedbackBenchmark.self])
+        subcommands: [CompareBenchmark.self, WireBenchmark.self, StoreBenchmark.self, ProfilesBenchmark.self, LoyaltyBenchmark.self, JourneyBenchmark.self, FeedbackBenchmark.self, WakeBenchmark.self])
 }
