@@ -108,13 +108,12 @@ enum ProfilesDatabase {
     ///   cx-bench profiles' import.
     static func save(_ db: Database, _ customer: Cx_Profiles_V1_Customer, isNew: Bool, cache: CustomerCache, encoded: Encoded? = nil) throws {
         let encoded = try encoded ?? encode(customer)
-        let body = encoded.body
         if isNew {
             try db.cachedStatement(sql: "INSERT INTO customer (id, version, body) VALUES (?, ?, ?)")
-                .run(.text(customer.id), .integer(customer.version), .body(body))
+                .run(.text(customer.id), .integer(customer.version), .body(encoded.body))
         } else {
             try db.cachedStatement(sql: "UPDATE customer SET version = ?, body = ? WHERE id = ?")
-                .run(.integer(customer.version), .body(body), .text(customer.id))
+                .run(.integer(customer.version), .body(encoded.body), .text(customer.id))
             try db.cachedStatement(sql: "DELETE FROM customer_token WHERE customer_id = ?").run(.text(customer.id))
             cache.invalidateOnCommit(db, id: customer.id)
         }

@@ -378,16 +378,15 @@ extension ProfilesService {
         var prepared: [Result<(customer: Cx_Profiles_V1_Customer, encoded: ProfilesDatabase.Encoded), RPCError>] = []
         prepared.reserveCapacity(request.customers.count)
         for (index, source) in request.customers.enumerated() {
-            let customer: Cx_Profiles_V1_Customer
+            var customer: Cx_Profiles_V1_Customer
             do throws(RPCError) {
                 customer = try Self.prepareNew(source, prefix: "customers[\(index)]", now: now)
             } catch {
                 prepared.append(.failure(error))
                 continue
             }
-            var named = customer
-            if named.id.isEmpty { named.id = Self.generateID(prefix: "c-") }
-            prepared.append(.success((named, try ProfilesDatabase.encode(named))))
+            if customer.id.isEmpty { customer.id = Self.generateID(prefix: "c-") }
+            prepared.append(.success((customer, try ProfilesDatabase.encode(customer))))
         }
         let rows = prepared
         let segments = self.segments

@@ -79,7 +79,7 @@ struct WakeBenchmark: ParsableCommand {
             turn.condition.signal()
             while turn.othersTurn { turn.condition.wait() }
             turn.condition.unlock()
-            times.append(Double((clock.now - started) / .nanoseconds(1)) / 1_000)
+            times.append((clock.now - started) / .microseconds(1))
         }
         done.wait()
         return times
