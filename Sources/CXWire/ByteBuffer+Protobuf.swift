@@ -1,3 +1,4 @@
+import CXModel
 import NIOCore
 import SwiftProtobuf
 
@@ -8,9 +9,10 @@ struct ProtobufByteBuffer: SwiftProtobufContiguousBytes {
 
     init(_ buffer: ByteBuffer) { self.buffer = buffer }
 
-    /// Room left in front of the readable bytes, so a frame header can be
+    /// Room left in front of the readable bytes, so a frame header (or a
+    /// whole response envelope, ``FastFrames/responseHeadroom``) can be
     /// written there after serializing instead of copying the message.
-    static let headroom = FrameParser.headerSize
+    static let headroom = FastFrames.responseHeadroom
 
     init(repeating: UInt8, count: Int) {
         buffer = ByteBufferAllocator().buffer(capacity: count + Self.headroom)
@@ -41,9 +43,24 @@ extension SwiftProtobuf.Message {
         try self.init(serializedBytes: ProtobufByteBuffer(buffer))
     }
 
-    /// The message's protobuf binary encoding in a new `ByteBuffer`.
+    /// The message's protobuf binary encoding in a new `ByteBuffer`, with
+    /// ``ProtobufByteBuffer/headroom`` bytes free in front of it.
     func serializedBuffer() throws -> ByteBuffer {
         let bytes: ProtobufByteBuffer = try serializedBytes()
         return bytes.buffer
+    }
+}
+
+extension Cx_Wire_V1_Frame {
+    /// The frame as it goes on the wire: the 5-byte header (not compressed;
+    /// ``FrameEncoder`` compresses large frames) and the serialized message,
+    /// the header written into the message's headroom.
+    func framedBuffer() throws -> ByteBuffer {
+        var message = try serializedBuffer()
+        let length = message.readableBytes
+        message.moveReaderIndex(to: message.readerIndex - FrameParser.headerSize)
+        message.setInteger(UInt8(0), at: message.readerIndex)
+        message.setInteger(UInt32(length), at: message.readerIndex + 1)
+        return message
     }
 }

@@ -53,6 +53,14 @@ final class ClientConnection: Sendable {
     /// A fresh call id for this connection's calls.
     func nextCallID() -> UInt64 { callIDs.add(1, ordering: .relaxed).newValue }
 
+    /// The connected channel, if there is one now.
+    func readyNow() -> Ready? {
+        state.withLockedValue { state in
+            if case .ready(let ready) = state { return ready }
+            return nil
+        }
+    }
+
     /// A connected channel, connecting first if needed.
     func ready() async throws(RPCError) -> Ready {
         let next: Next = state.withLockedValue { state in

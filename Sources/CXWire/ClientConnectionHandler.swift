@@ -8,16 +8,34 @@ import NIOCore
 /// It flushes after every frame; ``FlushCoalescer`` makes that one
 /// flush per event-loop tick.
 ///
-/// Calls enter through ``startCall(id:request:deadline:continuation:)`` on
-/// the channel's event loop, not through the pipeline: the caller's task is
-/// resumed straight from `channelRead`, with no promise or future between.
+/// Calls enter through ``startCall(id:frame:deadline:waiter:)`` on the
+/// channel's event loop, not through the pipeline: the caller's task is
+/// resumed (or its callback called) straight from `channelRead`, with no
+/// promise or future between.
 final class ClientConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundOut = Cx_Wire_V1_Frame
-    typealias Continuation = UnsafeContinuation<Cx_Wire_V1_Response, any Error>
+    typealias OutboundOut = ByteBuffer
+
+    /// Who waits for a call's answer: the OK response's payload, or an
+    /// ``RPCError`` (the server's status, the deadline, the connection lost).
+    enum Waiter: Sendable {
+        /// A task, in ``RPCClient/call(_:_:options:)``.
+        case task(UnsafeContinuation<ByteBuffer, any Error>)
+        /// Code on the event loop, in ``RPCClient/call(_:_:options:on:)``.
+        case callback(@Sendable (Result<ByteBuffer, RPCError>) -> Void)
+
+        func resume(_ result: Result<ByteBuffer, RPCError>) {
+            switch self {
+            case .task(let continuation): continuation.resume(with: result.mapError { $0 as any Error })
+            case .callback(let callback): callback(result)
+            }
+        }
+
+        func fail(_ error: RPCError) { resume(.failure(error)) }
+    }
 
     private struct Pending {
-        let continuation: Continuation
+        let waiter: Waiter
         let deadline: NIODeadline
     }
 
@@ -46,25 +64,24 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         failAll(closedError ?? RPCError(code: .unavailable, message: "connection to \(peer) closed before the call was answered"))
     }
 
-    /// Sends call `id`; `continuation` is resumed with the server's answer,
-    /// or with an ``RPCError`` (deadline, connection lost). Event loop only.
-    func startCall(id: UInt64, request: Cx_Wire_V1_Request, deadline: NIODeadline, continuation: Continuation) {
+    /// Sends call `id`, whose request `frame` is (see
+    /// ``FastFrames/requestFrame(callID:method:payload:timeoutMicros:metadata:allocator:)``);
+    /// `waiter` gets the server's answer, or an ``RPCError`` (deadline,
+    /// connection lost). Event loop only.
+    func startCall(id: UInt64, frame: ByteBuffer, deadline: NIODeadline, waiter: Waiter) {
         guard let context, closedError == nil, goAwayError == nil else {
             let error = closedError ?? RPCError(
                 code: .unavailable,
                 message: "connection to \(peer) is \(goAwayError.map { "going away (\($0))" } ?? "closed"); call not sent, safe to retry")
-            continuation.resume(throwing: error)
+            waiter.fail(error)
             return
         }
         if cancelledEarly.remove(id) != nil {
-            continuation.resume(throwing: RPCError(code: .cancelled, message: "call cancelled by the caller"))
+            waiter.fail(RPCError(code: .cancelled, message: "call cancelled by the caller"))
             return
         }
-        pending[id] = Pending(continuation: continuation, deadline: deadline)
+        pending[id] = Pending(waiter: waiter, deadline: deadline)
         armDeadlineTimer(for: deadline, context: context)
-        var frame = Cx_Wire_V1_Frame()
-        frame.callID = id
-        frame.request = request
         context.write(wrapOutboundOut(frame), promise: nil)
         context.flush()
     }
@@ -77,19 +94,25 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             cancelledEarly.insert(id)
             return
         }
-        call.continuation.resume(throwing: RPCError(code: .cancelled, message: "call cancelled by the caller"))
+        call.waiter.fail(RPCError(code: .cancelled, message: "call cancelled by the caller"))
         guard let context else { return }
         var frame = Cx_Wire_V1_Frame()
         frame.callID = id
         frame.cancel = Cx_Wire_V1_Cancel()
-        context.write(wrapOutboundOut(frame), promise: nil)
+        send(frame, context: context)
         context.flush()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let message = unwrapInboundIn(data)
+        if let (id, payload) = FastFrames.parseOKResponse(message) {
+            pending.removeValue(forKey: id)?.waiter.resume(.success(payload))  // none: expired or cancelled
+            return
+        }
+        // An error status, or any frame but an OK response.
         let frame: Cx_Wire_V1_Frame
         do {
-            frame = try Cx_Wire_V1_Frame(buffer: unwrapInboundIn(data))
+            frame = try Cx_Wire_V1_Frame(buffer: message)
         } catch {
             fail(context: context, RPCError(code: .internal, message: "\(peer) sent a frame that is not a cx.wire.v1.Frame: \(error)"))
             return
@@ -97,7 +120,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         switch frame.body {
         case .response(let response):
             guard let call = pending.removeValue(forKey: frame.callID) else { return }  // expired or cancelled
-            call.continuation.resume(returning: response)
+            if response.status.code == .ok {
+                call.waiter.resume(.success(ByteBuffer(bytes: response.payload)))
+            } else {
+                call.waiter.fail(RPCError(wireStatus: response.status))
+            }
         case .goAway(let goAway):
             let error = RPCError(wireStatus: goAway.status)
             goAwayError = error
@@ -105,7 +132,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         case .ping(let ping):
             var pong = Cx_Wire_V1_Frame()
             pong.pong.data = ping.data
-            context.write(wrapOutboundOut(pong), promise: nil)
+            send(pong, context: context)
             context.flush()
         case .pong:
             break
@@ -134,7 +161,14 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         deadlineTimer.cancel()
         let calls = pending
         pending.removeAll()
-        for (_, call) in calls { call.continuation.resume(throwing: error) }
+        for (_, call) in calls { call.waiter.fail(error) }
+    }
+
+    /// Writes a frame other than a request (those come framed already).
+    private func send(_ frame: Cx_Wire_V1_Frame, context: ChannelHandlerContext) {
+        // Cancel and Pong hold numbers only: swift-protobuf cannot fail to encode them.
+        guard let framed = try? frame.framedBuffer() else { return }
+        context.write(wrapOutboundOut(framed), promise: nil)
     }
 
     private func armDeadlineTimer(for deadline: NIODeadline, context: ChannelHandlerContext) {
@@ -150,11 +184,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         guard let context else { return }
         let (expired, next) = DeadlineTimer.takeExpired(from: &pending, now: .now(), deadline: \.deadline)
         for (id, call) in expired {
-            call.continuation.resume(throwing: RPCError(code: .deadlineExceeded, message: "no answer from \(peer) before the deadline"))
+            call.waiter.fail(RPCError(code: .deadlineExceeded, message: "no answer from \(peer) before the deadline"))
             var frame = Cx_Wire_V1_Frame()
             frame.callID = id
             frame.cancel = Cx_Wire_V1_Cancel()
-            context.write(wrapOutboundOut(frame), promise: nil)
+            send(frame, context: context)
         }
         if !expired.isEmpty { context.flush() }
         if let next { armDeadlineTimer(for: next, context: context) }

@@ -36,10 +36,14 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
     }
 }
 
-/// Serializes outbound `Frame` envelopes and writes them framed, compressing
-/// large ones per ``WireLimits/compressionThreshold``.
+/// Compresses outbound frames per ``WireLimits/compressionThreshold``;
+/// passes smaller ones through untouched.
+///
+/// The connection handlers write whole frames, header included and not
+/// compressed: ``FastFrames`` for requests and OK responses, and
+/// `Cx_Wire_V1_Frame.framedBuffer()` for the rest.
 public final class FrameEncoder: ChannelOutboundHandler, Sendable {
-    public typealias OutboundIn = Cx_Wire_V1_Frame
+    public typealias OutboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
 
     private let compressionThreshold: Int?
@@ -49,27 +53,19 @@ public final class FrameEncoder: ChannelOutboundHandler, Sendable {
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let frame = unwrapOutboundIn(data)
-        do {
-            var message = try frame.serializedBuffer()
-            let length = message.readableBytes
-            if let threshold = compressionThreshold, length >= threshold {
-                var out = context.channel.allocator.buffer(capacity: length / 2 + FrameParser.headerSize)
-                FrameParser.writeFrame(message: message, compressionThreshold: threshold, into: &out)
-                context.write(wrapOutboundOut(out), promise: promise)
-            } else if message.readerIndex >= FrameParser.headerSize {
-                // Serialized with headroom: put the header in front, no copy.
-                message.moveReaderIndex(to: message.readerIndex - FrameParser.headerSize)
-                message.setInteger(UInt8(0), at: message.readerIndex)
-                message.setInteger(UInt32(length), at: message.readerIndex + 1)
-                context.write(wrapOutboundOut(message), promise: promise)
-            } else {
-                var out = context.channel.allocator.buffer(capacity: length + FrameParser.headerSize)
-                FrameParser.writeFrame(message: message, compressionThreshold: nil, into: &out)
-                context.write(wrapOutboundOut(out), promise: promise)
-            }
-        } catch {
-            promise?.fail(error)
+        guard let threshold = compressionThreshold else {
+            context.write(data, promise: promise)
+            return
         }
+        let frame = unwrapOutboundIn(data)
+        let length = frame.readableBytes - FrameParser.headerSize
+        guard length >= threshold else {
+            context.write(data, promise: promise)
+            return
+        }
+        let message = frame.getSlice(at: frame.readerIndex + FrameParser.headerSize, length: length)!
+        var out = context.channel.allocator.buffer(capacity: length / 2 + FrameParser.headerSize)
+        FrameParser.writeFrame(message: message, compressionThreshold: threshold, into: &out)
+        context.write(wrapOutboundOut(out), promise: promise)
     }
 }

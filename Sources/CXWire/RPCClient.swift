@@ -77,18 +77,8 @@ public final class RPCClient: Sendable {
         _ request: Request,
         options: CallOptions = CallOptions()
     ) async throws -> Response {
-        let payload: Data
-        do {
-            payload = try request.serializedBytes()
-        } catch {
-            throw RPCError(code: .invalidArgument, message: "request: cannot be encoded as \(Request.protoMessageName): \(error)")
-        }
-        let responsePayload = try await call(method: method.fullName, payload: payload, options: options)
-        do {
-            return try Response(serializedBytes: responsePayload)
-        } catch {
-            throw RPCError(code: .internal, message: "response from \(host):\(port) is not a valid \(Response.protoMessageName): \(error)")
-        }
+        let payload = try Self.encode(request)
+        return try decode(Response.self, from: try await call(method: method.fullName, payload: payload, options: options))
     }
 
     /// Calls a method by its full name with an encoded request; returns the
@@ -96,56 +86,143 @@ public final class RPCClient: Sendable {
     ///
     /// - Throws: ``RPCError``, always.
     public func call(method: String, payload: Data, options: CallOptions = CallOptions()) async throws -> Data {
-        if Task.isCancelled { throw RPCError(code: .cancelled, message: "call cancelled by the caller") }
-        // The limit covers the whole frame; the envelope around the payload
-        // is the method, the metadata and a few dozen bytes of framing.
-        let envelope = method.utf8.count + options.metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 8 }
-            + configuration.metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 8 } + 64
-        if payload.count + envelope > configuration.limits.maxMessageSize {
-            throw RPCError(
-                code: .resourceExhausted,
-                message: "request of \(payload.count) bytes is over the \(configuration.limits.maxMessageSize)-byte message limit (the frame's envelope counts too); nothing was sent")
-        }
-        let index = nextConnection.add(1, ordering: .relaxed).newValue
+        let answer = try await call(method: method, payload: ByteBuffer(bytes: payload), options: options)
+        return Data(answer.readableBytesView)
+    }
+
+    /// Calls `method` with `request` from an event loop, with no task: for
+    /// code that lives on NIO's loops (a load generator keeping thousands of
+    /// calls in flight, a channel handler). The future completes on the
+    /// event loop of the connection the call went out on, which is `eventLoop`'s
+    /// own when this client has a connection there.
+    ///
+    /// It fails with an ``RPCError``, as ``call(_:_:options:)`` throws; a
+    /// call started this way cannot be cancelled, only time out.
+    public func call<Request, Response>(
+        _ method: MethodDescriptor<Request, Response>,
+        _ request: Request,
+        options: CallOptions = CallOptions(),
+        on eventLoop: any EventLoop
+    ) -> EventLoopFuture<Response> {
+        let promise = eventLoop.makePromise(of: Response.self)
+        let payload: ByteBuffer
+        let frame: (id: UInt64, ByteBuffer, NIODeadline)
         let connection: ClientConnection
-        if let local = poolByLoop.first(where: { $0.loop.inEventLoop })?.connections {
-            connection = local[index % local.count]
-        } else {
-            connection = pool[index % pool.count]
+        do {
+            payload = try Self.encode(request)
+            connection = self.connection(preferring: eventLoop)
+            frame = try self.frame(method: method.fullName, payload: payload, options: options, connection: connection)
+        } catch {
+            promise.fail(error)
+            return promise.futureResult
         }
+        let waiter = ClientConnectionHandler.Waiter.callback { result in
+            switch result {
+            case .success(let answer):
+                do {
+                    promise.succeed(try self.decode(Response.self, from: answer))
+                } catch {
+                    promise.fail(error)
+                }
+            case .failure(let error):
+                promise.fail(error)
+            }
+        }
+        if let ready = connection.readyNow(), ready.channel.eventLoop.inEventLoop {
+            ready.handler.value.startCall(id: frame.id, frame: frame.1, deadline: frame.2, waiter: waiter)
+            return promise.futureResult
+        }
+        // Not connected yet, or called off the connection's loop: through a task, once.
+        let started = connection.eventLoop.makePromise(of: Void.self)
+        started.completeWithTask {
+            let ready = try await connection.ready()
+            try await ready.channel.eventLoop.submit {
+                ready.handler.value.startCall(id: frame.id, frame: frame.1, deadline: frame.2, waiter: waiter)
+            }.get()
+        }
+        started.futureResult.whenFailure { error in
+            promise.fail(error as? RPCError ?? RPCError(code: .unavailable, message: "\(error)"))
+        }
+        return promise.futureResult
+    }
+
+    /// The core of every call: the OK response's payload, or the error.
+    func call(method: String, payload: ByteBuffer, options: CallOptions) async throws -> ByteBuffer {
+        if Task.isCancelled { throw RPCError(code: .cancelled, message: "call cancelled by the caller") }
+        let connection = connection(preferring: nil)
+        let (id, frame, deadline) = try frame(method: method, payload: payload, options: options, connection: connection)
         let ready = try await connection.ready()
-
-        let timeout = options.timeout ?? configuration.defaultTimeout
-        var request = Cx_Wire_V1_Request()
-        request.method = method
-        request.payload = payload
-        request.timeoutMicros = UInt64(max(1, timeout.nanoseconds / 1_000))
-        if configuration.metadata.isEmpty {
-            request.metadata = options.metadata
-        } else {
-            request.metadata = configuration.metadata.merging(options.metadata) { _, call in call }
-        }
-
-        let id = connection.nextCallID()
-        let deadline = NIODeadline.now() + timeout
         let eventLoop = ready.channel.eventLoop
         let handler = ready.handler
-        let sendable = request
-        let answer: Cx_Wire_V1_Response = try await withTaskCancellationHandler {
+        return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { continuation in
                 if eventLoop.inEventLoop {
-                    handler.value.startCall(id: id, request: sendable, deadline: deadline, continuation: continuation)
+                    handler.value.startCall(id: id, frame: frame, deadline: deadline, waiter: .task(continuation))
                 } else {
                     eventLoop.execute {
-                        handler.value.startCall(id: id, request: sendable, deadline: deadline, continuation: continuation)
+                        handler.value.startCall(id: id, frame: frame, deadline: deadline, waiter: .task(continuation))
                     }
                 }
             }
         } onCancel: {
             eventLoop.execute { handler.value.cancelCall(id: id) }
         }
-        guard answer.status.code == .ok else { throw RPCError(wireStatus: answer.status) }
-        return answer.payload
+    }
+
+    /// The connection for the next call: one on the caller's event loop
+    /// when there is one (Swift Concurrency on NIO's loops, or `eventLoop`),
+    /// so writing the request and taking the answer hop no thread.
+    private func connection(preferring eventLoop: (any EventLoop)?) -> ClientConnection {
+        let index = nextConnection.add(1, ordering: .relaxed).newValue
+        let local = poolByLoop.first { entry in
+            if let eventLoop { entry.loop === eventLoop } else { entry.loop.inEventLoop }
+        }
+        if let local = local?.connections { return local[index % local.count] }
+        return pool[index % pool.count]
+    }
+
+    /// Checks the request's size and writes its frame, with a new call id
+    /// of `connection`'s.
+    private func frame(
+        method: String, payload: ByteBuffer, options: CallOptions, connection: ClientConnection
+    ) throws(RPCError) -> (id: UInt64, frame: ByteBuffer, deadline: NIODeadline) {
+        // The limit covers the whole frame; the envelope around the payload
+        // is the method, the metadata and a few dozen bytes of framing.
+        let envelope = method.utf8.count + options.metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 8 }
+            + configuration.metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 8 } + 64
+        if payload.readableBytes + envelope > configuration.limits.maxMessageSize {
+            throw RPCError(
+                code: .resourceExhausted,
+                message: "request of \(payload.readableBytes) bytes is over the \(configuration.limits.maxMessageSize)-byte message limit (the frame's envelope counts too); nothing was sent")
+        }
+        let timeout = options.timeout ?? configuration.defaultTimeout
+        let metadata = configuration.metadata.isEmpty
+            ? options.metadata : configuration.metadata.merging(options.metadata) { _, call in call }
+        let id = connection.nextCallID()
+        let frame = payload.withUnsafeReadableBytes { bytes in
+            FastFrames.requestFrame(
+                callID: id, method: method, payload: bytes, timeoutMicros: UInt64(max(1, timeout.nanoseconds / 1_000)),
+                metadata: metadata, allocator: Self.allocator)
+        }
+        return (id, frame, NIODeadline.now() + timeout)
+    }
+
+    private static let allocator = ByteBufferAllocator()
+
+    private static func encode<Request: CXMessage>(_ request: Request) throws(RPCError) -> ByteBuffer {
+        do {
+            return try request.serializedBuffer()
+        } catch {
+            throw RPCError(code: .invalidArgument, message: "request: cannot be encoded as \(Request.protoMessageName): \(error)")
+        }
+    }
+
+    private func decode<Response: CXMessage>(_ type: Response.Type, from payload: ByteBuffer) throws(RPCError) -> Response {
+        do {
+            return try Response(buffer: payload)
+        } catch {
+            throw RPCError(code: .internal, message: "response from \(host):\(port) is not a valid \(Response.protoMessageName): \(error)")
+        }
     }
 
     /// Closes every connection; calls in flight fail with UNAVAILABLE.

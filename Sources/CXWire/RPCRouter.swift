@@ -1,5 +1,6 @@
 import CXModel
 import Foundation
+import NIOCore
 import SwiftProtobuf
 
 /// The methods a server answers: each a ``MethodDescriptor`` paired with an
@@ -12,9 +13,9 @@ public struct RPCRouter: Sendable {
     struct Route: Sendable {
         enum Handler: Sendable {
             /// Runs as a task; may suspend.
-            case async(@Sendable (Data, ServerContext) async throws -> Data)
+            case async(@Sendable (ByteBuffer, ServerContext) async throws -> ByteBuffer)
             /// Never suspends: runs inline on the connection's event loop, no task.
-            case sync(@Sendable (Data, ServerContext) throws -> Data)
+            case sync(@Sendable (ByteBuffer, ServerContext) throws -> ByteBuffer)
         }
 
         let descriptor: AnyMethodDescriptor
@@ -33,7 +34,7 @@ public struct RPCRouter: Sendable {
     ) {
         routes[method.fullName] = Route(descriptor: AnyMethodDescriptor(method), handler: .async { payload, context in
             let response = try await handler(try Self.decode(Request.self, from: payload), context)
-            return try response.serializedBytes()
+            return try response.serializedBuffer()
         })
     }
 
@@ -48,13 +49,13 @@ public struct RPCRouter: Sendable {
     ) {
         routes[method.fullName] = Route(descriptor: AnyMethodDescriptor(method), handler: .sync { payload, context in
             let response = try handler(try Self.decode(Request.self, from: payload), context)
-            return try response.serializedBytes()
+            return try response.serializedBuffer()
         })
     }
 
-    private static func decode<Request: CXMessage>(_ type: Request.Type, from payload: Data) throws -> Request {
+    private static func decode<Request: CXMessage>(_ type: Request.Type, from payload: ByteBuffer) throws -> Request {
         do {
-            return try Request(serializedBytes: payload)
+            return try Request(buffer: payload)
         } catch {
             throw RPCError(
                 code: .invalidArgument,

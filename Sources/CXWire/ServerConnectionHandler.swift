@@ -18,7 +18,7 @@ struct ServerDrainEvent: Sendable {}
 /// their results through `NIOLoopBound`.
 final class ServerConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundOut = Cx_Wire_V1_Frame
+    typealias OutboundOut = ByteBuffer
 
     private struct Call {
         var task: Task<Void, Never>?
@@ -105,6 +105,17 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         guard !closing else { return }
         lastRead = .now()
         let message = unwrapInboundIn(data)
+        if let request = FastFrames.parseRequest(message) {
+            guard request.callID != 0 else {
+                protocolViolation(FrameError.malformedEnvelope("call id 0 is reserved for connection frames"), context: context)
+                return
+            }
+            startCall(
+                id: request.callID, method: request.method, payload: request.payload, timeoutMicros: request.timeoutMicros,
+                metadata: request.metadata, context: context)
+            return
+        }
+        // Any other frame, or a request in a layout the fast path leaves to swift-protobuf.
         let frame: Cx_Wire_V1_Frame
         do {
             frame = try Cx_Wire_V1_Frame(buffer: message)
@@ -118,13 +129,15 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 protocolViolation(FrameError.malformedEnvelope("call id 0 is reserved for connection frames"), context: context)
                 return
             }
-            startCall(id: frame.callID, request: request, context: context)
+            startCall(
+                id: frame.callID, method: request.method, payload: ByteBuffer(bytes: request.payload),
+                timeoutMicros: request.timeoutMicros, metadata: request.metadata, context: context)
         case .cancel:
             cancelCall(id: frame.callID)
         case .ping(let ping):
             var pong = Cx_Wire_V1_Frame()
             pong.pong.data = ping.data
-            context.write(wrapOutboundOut(pong), promise: nil)
+            send(pong, context: context)
             context.flush()
         case .pong:
             break  // an answer to nothing we sent; harmless
@@ -167,7 +180,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 // Tell the client now so it sends new calls elsewhere; close once the last call is answered.
                 var frame = Cx_Wire_V1_Frame()
                 frame.goAway.status = RPCError(code: .unavailable, message: "server is shutting down").wireStatus
-                context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+                send(frame, context: context)
+                context.flush()
                 goAwaySent = true
             }
         default:
@@ -177,7 +191,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     // MARK: Calls
 
-    private func startCall(id: UInt64, request: Cx_Wire_V1_Request, context: ChannelHandlerContext) {
+    private func startCall(
+        id: UInt64, method: String, payload: ByteBuffer, timeoutMicros: UInt64, metadata: [String: String],
+        context: ChannelHandlerContext
+    ) {
         if calls[id] != nil {
             protocolViolation(
                 FrameError.malformedEnvelope("call id \(id) is already in flight on this connection"), context: context)
@@ -196,14 +213,14 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 context: context)
             return
         }
-        var metadata = request.metadata
+        var metadata = metadata
         if metadata.keys.contains(where: { key in key.utf8.contains { $0 >= 0x41 && $0 <= 0x5a } }) {
             metadata = Dictionary(metadata.map { ($0.key.lowercased(), $0.value) }) { first, _ in first }
         }
-        let route = router.route(for: request.method)
+        let route = router.route(for: method)
         if let accessControl = configuration.accessControl,
             let refusal = accessControl.check(
-                method: request.method, access: route?.descriptor.access ?? .read, metadata: metadata,
+                method: method, access: route?.descriptor.access ?? .read, metadata: metadata,
                 server: configuration.name)
         {
             respond(id: id, result: .failure(refusal), context: context)
@@ -214,28 +231,27 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 id: id,
                 result: .failure(RPCError(
                     code: .unimplemented,
-                    message: "method \"\(request.method)\" is not served by \(configuration.name); the Reflection service lists what is")),
+                    message: "method \"\(method)\" is not served by \(configuration.name); the Reflection service lists what is")),
                 context: context)
             return
         }
 
         let timeout: TimeAmount
-        if request.timeoutMicros == 0 {
+        if timeoutMicros == 0 {
             timeout = min(configuration.defaultTimeout, configuration.maxTimeout)
         } else {
-            timeout = min(.microseconds(Int64(clamping: request.timeoutMicros)), configuration.maxTimeout)
+            timeout = min(.microseconds(Int64(clamping: timeoutMicros)), configuration.maxTimeout)
         }
         let deadline = NIODeadline.now() + timeout
         let serverContext = ServerContext(
-            callID: id, method: request.method, metadata: metadata, deadline: deadline, peer: peer,
+            callID: id, method: method, metadata: metadata, deadline: deadline, peer: peer,
             logger: logger)
 
-        let payload = request.payload
         stats.callStarted()
-        let handle: @Sendable (Data, ServerContext) async throws -> Data
+        let handle: @Sendable (ByteBuffer, ServerContext) async throws -> ByteBuffer
         switch route.handler {
         case .sync(let synchronous):
-            let result: Result<Data, any Error>
+            let result: Result<ByteBuffer, any Error>
             do {
                 result = .success(try synchronous(payload, serverContext))
             } catch {
@@ -258,7 +274,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         // is answered right here, with no thread hop either way; one that
         // does suspend resumes on the global executor and hops back once.
         let task = Task.immediate {
-            let result: Result<Data, any Error>
+            let result: Result<ByteBuffer, any Error>
             do {
                 result = .success(try await handle(payload, serverContext))
             } catch {
@@ -303,7 +319,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private func finishCall(id: UInt64, generation: UInt64, result: Result<Data, any Error>, context serverContext: ServerContext) {
+    private func finishCall(id: UInt64, generation: UInt64, result: Result<ByteBuffer, any Error>, context serverContext: ServerContext) {
         // Gone when the deadline fired, the client cancelled, or the connection closed first.
         guard calls[id]?.generation == generation, context != nil else { return }
         calls[id] = nil
@@ -316,7 +332,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     /// Sends a handler's outcome: its response, or the status its error stands for.
-    private func answer(id: UInt64, result: Result<Data, any Error>, context serverContext: ServerContext) {
+    private func answer(id: UInt64, result: Result<ByteBuffer, any Error>, context serverContext: ServerContext) {
         guard let context else { return }
         switch result {
         case .success(let payload):
@@ -348,28 +364,39 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         return RPCError(code: .internal, message: "internal error; the server's log has the details under call_id \(callID)")
     }
 
-    private func respond(id: UInt64, result: Result<Data, RPCError>, context: ChannelHandlerContext) {
+    private func respond(id: UInt64, result: Result<ByteBuffer, RPCError>, context: ChannelHandlerContext) {
+        let status: RPCError
+        switch result {
+        case .success(let payload) where payload.readableBytes + Self.responseEnvelope > configuration.limits.maxMessageSize:
+            logger.error("response over the message limit", metadata: [
+                "call_id": "\(id)", "bytes": "\(payload.readableBytes)", "limit": "\(configuration.limits.maxMessageSize)",
+            ])
+            status = RPCError(
+                code: .resourceExhausted,
+                message: "response of \(payload.readableBytes) bytes is over the \(configuration.limits.maxMessageSize)-byte message limit; ask for less (a smaller page)")
+        case .success(let payload):
+            context.write(wrapOutboundOut(FastFrames.responseFrame(callID: id, payload: payload)), promise: nil)
+            context.flush()
+            return
+        case .failure(let error):
+            status = error
+        }
         var frame = Cx_Wire_V1_Frame()
         frame.callID = id
-        var response = Cx_Wire_V1_Response()
-        switch result {
-        case .success(let payload) where payload.count + Self.responseEnvelope > configuration.limits.maxMessageSize:
-            logger.error("response over the message limit", metadata: [
-                "call_id": "\(id)", "bytes": "\(payload.count)", "limit": "\(configuration.limits.maxMessageSize)",
-            ])
-            response.status = RPCError(
-                code: .resourceExhausted,
-                message: "response of \(payload.count) bytes is over the \(configuration.limits.maxMessageSize)-byte message limit; ask for less (a smaller page)"
-            ).wireStatus
-        case .success(let payload):
-            response.status.code = .ok
-            response.payload = payload
-        case .failure(let error):
-            response.status = error.wireStatus
-        }
-        frame.response = response
-        context.write(wrapOutboundOut(frame), promise: nil)
+        frame.response.status = status.wireStatus
+        send(frame, context: context)
         context.flush()
+    }
+
+    /// Writes a frame other than an OK response (those take ``FastFrames``).
+    private func send(_ frame: Cx_Wire_V1_Frame, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        do {
+            context.write(wrapOutboundOut(try frame.framedBuffer()), promise: promise)
+        } catch {
+            // Only a message swift-protobuf cannot encode gets here: none of ours.
+            logger.error("cannot encode a frame", metadata: ["peer": "\(peer)", "error": "\(error)"])
+            promise?.fail(error)
+        }
     }
 
     private func protocolViolation(_ error: FrameError, context: ChannelHandlerContext) {
@@ -401,7 +428,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         } else {
             var frame = Cx_Wire_V1_Frame()
             frame.goAway.status = error.wireStatus
-            written = context.writeAndFlush(wrapOutboundOut(frame))
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            send(frame, context: context, promise: promise)
+            context.flush()
+            written = promise.futureResult
         }
         written.assumeIsolated().whenComplete { _ in
             guard let context = self.context else { return }

@@ -77,6 +77,39 @@ final class RPCClientTests: XCTestCase {
         try await silent.close()
     }
 
+    func testCallsFromAnEventLoopWithoutATask() async throws {
+        let log = HandlerLog()
+        let (server, port) = try await startServer(log: log)
+        let group = MultiThreadedEventLoopGroup.singleton
+        let client = RPCClient(host: "127.0.0.1", port: port, configuration: .init(connections: 2), group: group)
+        let loop = group.next()
+        // The first call finds no connection yet and makes one.
+        let first = client.call(Cx_Wire_V1_Echo.echo, echo("first"), on: loop)
+        XCTAssertTrue(first.eventLoop === loop)
+        let firstText = try await first.get().text
+        XCTAssertEqual(firstText, "first")
+        // Many at once from the loop itself, each answered with its own text.
+        let texts = try await loop.flatSubmit {
+            EventLoopFuture.whenAllSucceed((0..<300).map { client.call(Cx_Wire_V1_Echo.echo, echo("\($0)"), on: loop) }, on: loop)
+        }.get().map(\.text)
+        XCTAssertEqual(texts, (0..<300).map(String.init))
+        // A status comes back as the RPCError it stands for.
+        await assertRPCError(.invalidArgument) { try await client.call(TestMethods.fail, echo("invalid"), on: loop).get() }
+        // A call past its deadline fails, and the server stops working on it.
+        await assertRPCError(.deadlineExceeded) {
+            try await client.call(TestMethods.slow, echo("5000"), options: .init(timeout: .milliseconds(100)), on: loop).get()
+        }
+        for _ in 0..<100 where log.cancelled == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        XCTAssertEqual(log.cancelled, 1)
+        // From a thread that is no event loop, too.
+        let fromTask = try await client.call(Cx_Wire_V1_Echo.echo, echo("task"), on: group.next()).get().text
+        XCTAssertEqual(fromTask, "task")
+        server.close()
+        try await server.waitUntilClosed()
+        await assertRPCError(.unavailable) { try await client.call(Cx_Wire_V1_Echo.echo, echo("gone"), on: loop).get() }
+        await client.close()
+    }
+
     func testParseAddress() throws {
         XCTAssertEqual(try RPCClient.parse(address: "127.0.0.1:7101").port, 7101)
         XCTAssertEqual(try RPCClient.parse(address: "[::1]:7102").host, "::1")
