@@ -68,3 +68,89 @@ enum CXWireEcho {
         return result
     }
 }
+
+/// CXWire's client and server with the calls kept in flight on the event
+/// loops through the client's future API (`RPCClient.call(_:_:on:)`), as
+/// the bare echo's client keeps its own: no task per call. Each of the
+/// `connections x inFlight` callers is a chain on one loop that starts its
+/// next call when the last one completes.
+enum CXWireLoopEcho {
+    /// One caller: lives on its loop, counts its calls.
+    final class Caller {
+        let client: RPCClient
+        let request: Cx_Wire_V1_EchoRequest
+        let eventLoop: any EventLoop
+        let window: Window
+        let done: EventLoopPromise<Void>
+        var result = LoadResult()
+
+        init(client: RPCClient, request: Cx_Wire_V1_EchoRequest, eventLoop: any EventLoop, window: Window, done: EventLoopPromise<Void>) {
+            self.client = client
+            self.request = request
+            self.eventLoop = eventLoop
+            self.window = window
+            self.done = done
+        }
+
+        func next() {
+            let sent = now()
+            if window.isOver(sent) {
+                done.succeed()
+                return
+            }
+            client.call(Cx_Wire_V1_Echo.echo, request, on: eventLoop).assumeIsolated().whenComplete { outcome in
+                let time = now()
+                if self.window.contains(time) {
+                    switch outcome {
+                    case .success:
+                        self.result.calls += 1
+                        self.result.latency.record(time - sent)
+                    case .failure:
+                        self.result.errors += 1
+                    }
+                }
+                self.next()
+            }
+        }
+    }
+
+    static func run(concurrency: Concurrency, payloadSize: Int, window: Window) async throws -> LoadResult {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let server = RPCServer(
+            configuration: RPCServerConfiguration(name: "bench", host: "127.0.0.1", port: 0),
+            router: RPCRouter(), logger: logger)
+        try await server.start()
+        let group = MultiThreadedEventLoopGroup.singleton
+        let client = RPCClient(
+            host: "127.0.0.1", port: server.localAddress!.port!,
+            configuration: RPCClientConfiguration(connections: concurrency.connections), group: group)
+        var echo = Cx_Wire_V1_EchoRequest()
+        echo.payload = Data(repeating: 0x61, count: payloadSize)
+        let request = echo
+        // Connect every connection before the clock starts.
+        for _ in 0..<concurrency.connections { _ = try await client.call(Cx_Wire_V1_Echo.echo, request) }
+
+        var callers: [(NIOLoopBound<Caller>, EventLoopFuture<Void>)] = []
+        for _ in 0..<(concurrency.connections * concurrency.inFlight) {
+            let eventLoop = group.next()
+            let done = eventLoop.makePromise(of: Void.self)
+            let caller = try await eventLoop.submit {
+                let caller = Caller(client: client, request: request, eventLoop: eventLoop, window: window, done: done)
+                caller.next()
+                return NIOLoopBound(caller, eventLoop: eventLoop)
+            }.get()
+            callers.append((caller, done.futureResult))
+        }
+        var total = LoadResult()
+        for (caller, done) in callers {
+            try await done.get()
+            total.merge(try await caller.eventLoop.submit { caller.value.result }.get())
+        }
+        await client.close()
+        server.close()
+        try await server.waitUntilClosed()
+        total.seconds = window.seconds
+        return total
+    }
+}
