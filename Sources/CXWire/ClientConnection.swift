@@ -39,8 +39,15 @@ final class ClientConnection: Sendable {
     private let state = NIOLockedValueBox<State>(.idle(failures: 0))
     private let callIDs = Atomic<UInt64>(0)
 
-    init(host: String, port: Int, configuration: RPCClientConfiguration, eventLoop: any EventLoop) {
+    /// This connection's place in its loop's ``AnsweringMark``.
+    private let answering: AnsweringMark.Slot?
+
+    init(
+        host: String, port: Int, configuration: RPCClientConfiguration, eventLoop: any EventLoop,
+        answering: AnsweringMark.Slot? = nil
+    ) {
         self.host = host
+        self.answering = answering
         self.port = port
         self.peer = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         self.configuration = configuration
@@ -102,6 +109,7 @@ final class ClientConnection: Sendable {
     private func connect(failures: Int) -> EventLoopFuture<Ready> {
         let peer = self.peer
         let limits = configuration.limits
+        let answering = self.answering
         let promise = eventLoop.makePromise(of: Ready.self)
         // Whoever wins the race to set .connecting connects; others wait on it.
         let winner: EventLoopFuture<Ready> = state.withLockedValue { state in
@@ -128,7 +136,7 @@ final class ClientConnection: Sendable {
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxMessageSize: limits.maxMessageSize)))
                     try sync.addHandler(FlushCoalescer())
                     try sync.addHandler(FrameEncoder(compressionThreshold: limits.compressionThreshold))
-                    try sync.addHandler(ClientConnectionHandler(peer: peer) { goAway in
+                    try sync.addHandler(ClientConnectionHandler(peer: peer, answering: answering) { goAway in
                         // The server takes no new calls here: new calls go to a new
                         // connection, after a backoff if it refused us for load.
                         self.retire(channelID: id, goAway: goAway)

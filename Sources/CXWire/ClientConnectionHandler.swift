@@ -40,6 +40,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private let peer: String
+    /// Marks this connection as the one answering while a waiter runs, so
+    /// a call its callback starts goes out here (see ``AnsweringMark``).
+    private let answering: AnsweringMark.Slot?
     private let onGoAway: @Sendable (RPCError) -> Void
     private var pending: [UInt64: Pending] = [:]
     private var context: ChannelHandlerContext?
@@ -52,8 +55,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var cancelledEarly: Set<UInt64> = []
     private var deadlineTimer = DeadlineTimer()
 
-    init(peer: String, onGoAway: @escaping @Sendable (RPCError) -> Void) {
+    init(peer: String, answering: AnsweringMark.Slot? = nil, onGoAway: @escaping @Sendable (RPCError) -> Void) {
         self.peer = peer
+        self.answering = answering
         self.onGoAway = onGoAway
     }
 
@@ -106,7 +110,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let message = unwrapInboundIn(data)
         if let (id, payload) = FastFrames.parseOKResponse(message) {
-            pending.removeValue(forKey: id)?.waiter.resume(.success(payload))  // none: expired or cancelled
+            guard let call = pending.removeValue(forKey: id) else { return }  // expired or cancelled
+            deliver(.success(payload), to: call.waiter)
             return
         }
         // An error status, or any frame but an OK response.
@@ -121,9 +126,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         case .response(let response):
             guard let call = pending.removeValue(forKey: frame.callID) else { return }  // expired or cancelled
             if response.status.code == .ok {
-                call.waiter.resume(.success(ByteBuffer(bytes: response.payload)))
+                deliver(.success(ByteBuffer(bytes: response.payload)), to: call.waiter)
             } else {
-                call.waiter.fail(RPCError(wireStatus: response.status))
+                deliver(.failure(RPCError(wireStatus: response.status)), to: call.waiter)
             }
         case .goAway(let goAway):
             let error = RPCError(wireStatus: goAway.status)
@@ -139,6 +144,21 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         case .request, .cancel, .none:
             fail(context: context, RPCError(code: .internal, message: "\(peer) sent a frame only a client may send"))
         }
+    }
+
+    /// Hands a call its answer, with this connection marked as the one
+    /// answering meanwhile: a follow-up call started from a callback
+    /// (``RPCClient/call(_:_:options:on:)``) goes out on this connection,
+    /// and leaves with the others answered in the same read, in one write.
+    private func deliver(_ result: Result<ByteBuffer, RPCError>, to waiter: Waiter) {
+        // Only while this connection takes calls: a follow-up sent here must not fail at once.
+        guard let answering, case .callback = waiter, closedError == nil, goAwayError == nil else {
+            waiter.resume(result)
+            return
+        }
+        answering.mark()
+        waiter.resume(result)
+        answering.clear()
     }
 
     func channelInactive(context: ChannelHandlerContext) {

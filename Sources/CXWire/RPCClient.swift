@@ -25,7 +25,7 @@ public final class RPCClient: Sendable {
     /// The pool's connections grouped by event loop: a caller running on a
     /// loop (Swift Concurrency on NIO's loops) uses a connection of its own
     /// loop, so writing the request and resuming on the answer hop no thread.
-    private let poolByLoop: [(loop: any EventLoop, connections: [ClientConnection])]
+    private let poolByLoop: [LoopConnections]
     private let nextConnection = Atomic<Int>(0)
 
     public init(
@@ -37,11 +37,25 @@ public final class RPCClient: Sendable {
         self.host = host
         self.port = port
         self.configuration = configuration
-        let pool = (0..<max(1, configuration.connections)).map { _ in
-            ClientConnection(host: host, port: port, configuration: configuration, eventLoop: group.next())
+        // Connections go round the group's loops; those of one loop share its mark.
+        let loops = (0..<max(1, configuration.connections)).map { _ in group.next() }
+        var marks: [(loop: any EventLoop, mark: AnsweringMark, count: Int)] = []
+        var pool: [ClientConnection] = []
+        for loop in loops {
+            let slot: AnsweringMark.Slot
+            if let index = marks.firstIndex(where: { $0.loop === loop }) {
+                slot = AnsweringMark.Slot(owner: marks[index].mark, index: marks[index].count)
+                marks[index].count += 1
+            } else {
+                slot = AnsweringMark.Slot(owner: AnsweringMark(), index: 0)
+                marks.append((loop, slot.owner, 1))
+            }
+            pool.append(ClientConnection(host: host, port: port, configuration: configuration, eventLoop: loop, answering: slot))
         }
         self.pool = pool
-        poolByLoop = Dictionary(grouping: pool) { ObjectIdentifier($0.eventLoop) }.values.map { ($0[0].eventLoop, $0) }
+        poolByLoop = marks.map { entry in
+            LoopConnections(loop: entry.loop, connections: pool.filter { $0.eventLoop === entry.loop }, answering: entry.mark)
+        }
     }
 
     /// A client for `"host:port"` (`[::1]:7101` for IPv6).
@@ -172,13 +186,18 @@ public final class RPCClient: Sendable {
     /// The connection for the next call: one on the caller's event loop
     /// when there is one (Swift Concurrency on NIO's loops, or `eventLoop`),
     /// so writing the request and taking the answer hop no thread.
+    ///
+    /// A call started while one of the loop's connections is handing out an
+    /// answer goes out on that connection (see ``AnsweringMark``).
     private func connection(preferring eventLoop: (any EventLoop)?) -> ClientConnection {
-        let index = nextConnection.add(1, ordering: .relaxed).newValue
         let local = poolByLoop.first { entry in
             if let eventLoop { entry.loop === eventLoop } else { entry.loop.inEventLoop }
         }
-        if let local = local?.connections { return local[index % local.count] }
-        return pool[index % pool.count]
+        if let local {
+            if let answering = local.answering.current { return local.connections[answering] }
+            return local.connections[nextConnection.add(1, ordering: .relaxed).newValue % local.connections.count]
+        }
+        return pool[nextConnection.add(1, ordering: .relaxed).newValue % pool.count]
     }
 
     /// Checks the request's size and writes its frame, with a new call id
@@ -229,4 +248,12 @@ public final class RPCClient: Sendable {
     public func close() async {
         for connection in pool { await connection.close() }
     }
+}
+
+/// An ``RPCClient``'s connections on one event loop, in the order of their
+/// ``AnsweringMark`` slots.
+private struct LoopConnections: Sendable {
+    let loop: any EventLoop
+    let connections: [ClientConnection]
+    let answering: AnsweringMark
 }

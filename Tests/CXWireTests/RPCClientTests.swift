@@ -110,6 +110,31 @@ final class RPCClientTests: XCTestCase {
         await client.close()
     }
 
+    func testACallStartedFromAnAnswerGoesOutOnTheConnectionThatAnswered() async throws {
+        let (server, port) = try await startServer()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let client = RPCClient(host: "127.0.0.1", port: port, configuration: .init(connections: 4), group: group)
+        let loop = group.next()
+        // Calls started from nowhere in particular go round the four connections.
+        let spread = try await loop.flatSubmit {
+            EventLoopFuture.whenAllSucceed((0..<8).map { _ in client.call(TestMethods.peer, echo(""), on: loop) }, on: loop)
+        }.get().map(\.text)
+        XCTAssertEqual(Set(spread).count, 4, "\(spread)")
+        // A chain, each call started from the last one's answer, stays on the connection that answered.
+        @Sendable func chain(_ peers: [String]) -> EventLoopFuture<[String]> {
+            client.call(TestMethods.peer, echo(""), on: loop).flatMap { answer in
+                peers.count == 9 ? loop.makeSucceededFuture(peers + [answer.text]) : chain(peers + [answer.text])
+            }
+        }
+        let chained = try await loop.flatSubmit { chain([]) }.get()
+        XCTAssertEqual(chained.count, 10)
+        XCTAssertEqual(Set(chained).count, 1, "each call should go out on the connection the last answer came on: \(chained)")
+        await client.close()
+        server.close()
+        try await server.waitUntilClosed()
+        try await group.shutdownGracefully()
+    }
+
     func testParseAddress() throws {
         XCTAssertEqual(try RPCClient.parse(address: "127.0.0.1:7101").port, 7101)
         XCTAssertEqual(try RPCClient.parse(address: "[::1]:7102").host, "::1")

@@ -203,7 +203,7 @@ final class RPCServerTests: XCTestCase {
         let methods = try await client.call(Cx_Wire_V1_Reflection.listMethods, .init())
         XCTAssertEqual(methods.server, "profiles")
         XCTAssertEqual(methods.methods.map(\.name), [
-            "/cx.test.v1.Test/Big", "/cx.test.v1.Test/Fail", "/cx.test.v1.Test/Metadata", "/cx.test.v1.Test/Slow",
+            "/cx.test.v1.Test/Big", "/cx.test.v1.Test/Fail", "/cx.test.v1.Test/Metadata", "/cx.test.v1.Test/Peer", "/cx.test.v1.Test/Slow",
             "/cx.test.v1.Test/SyncFail", "/cx.wire.v1.Echo/Echo", "/cx.wire.v1.Health/Check",
             "/cx.wire.v1.Reflection/ListMethods",
         ])

@@ -19,6 +19,8 @@ enum TestMethods {
     static let big = MethodDescriptor<Cx_Wire_V1_EchoRequest, Cx_Wire_V1_EchoResponse>(service: "cx.test.v1.Test", method: "Big")
     /// Answers with the metadata it saw, as `key=value` lines, sorted.
     static let metadata = MethodDescriptor<Cx_Wire_V1_EchoRequest, Cx_Wire_V1_EchoResponse>(service: "cx.test.v1.Test", method: "Metadata")
+    /// Answers with the caller's address: which connection the call came on.
+    static let peer = MethodDescriptor<Cx_Wire_V1_EchoRequest, Cx_Wire_V1_EchoResponse>(service: "cx.test.v1.Test", method: "Peer")
 }
 
 /// Counts what the slow handler saw: how many ran to the end, how many were cancelled.
@@ -71,6 +73,9 @@ func makeTestRouter(log: HandlerLog) -> RPCRouter {
         response.text = context.metadata.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "\n")
         return response
     }
+    router.register(TestMethods.peer, synchronousHandler: { _, context in
+        Cx_Wire_V1_EchoResponse.with { $0.text = context.peer }
+    })
     return router
 }
 
