@@ -187,14 +187,16 @@ public final class RPCClient: Sendable {
     /// when there is one (Swift Concurrency on NIO's loops, or `eventLoop`),
     /// so writing the request and taking the answer hop no thread.
     ///
-    /// A call started while one of the loop's connections is handing out an
-    /// answer goes out on that connection (see ``AnsweringMark``).
+    /// The first call started on the loop while one of its connections is
+    /// handing out an answer goes out on that connection (see ``AnsweringMark``).
     private func connection(preferring eventLoop: (any EventLoop)?) -> ClientConnection {
         let local = poolByLoop.first { entry in
             if let eventLoop { entry.loop === eventLoop } else { entry.loop.inEventLoop }
         }
         if let local {
-            if let answering = local.answering.current { return local.connections[answering] }
+            if eventLoop == nil || local.loop.inEventLoop, let answering = local.answering.take() {
+                return local.connections[answering]
+            }
             return local.connections[nextConnection.add(1, ordering: .relaxed).newValue % local.connections.count]
         }
         return pool[nextConnection.add(1, ordering: .relaxed).newValue % pool.count]

@@ -129,6 +129,15 @@ final class RPCClientTests: XCTestCase {
         let chained = try await loop.flatSubmit { chain([]) }.get()
         XCTAssertEqual(chained.count, 10)
         XCTAssertEqual(Set(chained).count, 1, "each call should go out on the connection the last answer came on: \(chained)")
+        // A fan-out from one answer: only the first call takes its connection, the rest spread.
+        let fanOut = try await loop.flatSubmit {
+            client.call(TestMethods.peer, echo(""), on: loop).flatMap { answer in
+                EventLoopFuture.whenAllSucceed((0..<4).map { _ in client.call(TestMethods.peer, echo(""), on: loop) }, on: loop)
+                    .map { [answer.text] + $0.map(\.text) }
+            }
+        }.get()
+        XCTAssertEqual(fanOut[1], fanOut[0], "\(fanOut)")
+        XCTAssertEqual(Set(fanOut[2...]).count, 3, "the fan-out's other calls should go round the connections: \(fanOut)")
         await client.close()
         server.close()
         try await server.waitUntilClosed()
