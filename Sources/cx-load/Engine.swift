@@ -202,7 +202,7 @@ struct Engine: Sendable {
     private func work(worker: Int, clients: [CXServiceName: RPCClient], stats: ConnectionStats, tickets: Tickets) async -> UInt64 {
         let caller = Caller(
             clients: clients, options: options, stats: stats, run: fixture.run,
-            random: SplitMix64(seed: UInt64(fixture.run.seed) &* 1_000_003 &+ UInt64(worker) &+ UInt64(bitPattern: Int64(nowNanoseconds() % 1_000_000))))
+            random: SplitMix64(loadSeed: UInt64(fixture.run.seed) &* 1_000_003 &+ UInt64(worker) &+ UInt64(bitPattern: Int64(nowNanoseconds() % 1_000_000))))
         var session = SessionState()
         while let ticket = tickets.take() {
             if let due = ticket.due {

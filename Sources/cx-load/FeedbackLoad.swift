@@ -56,7 +56,7 @@ enum FeedbackLoad {
         let count = min(run.customers, 300)
         let surveys = fixture.surveys
         try await seeder.parallel(count) { index in
-            var random = SplitMix64(seed: UInt64(run.seed) &+ UInt64(index) &* 31)
+            var random = SplitMix64(loadSeed: UInt64(run.seed) &+ UInt64(index) &* 31)
             let (request, _) = SeedData.response(
                 surveys[index % surveys.count], customer: run.customerID(index), key: "load-\(run.seed)-seed-response-\(index)",
                 random: &random)

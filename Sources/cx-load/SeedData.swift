@@ -37,7 +37,7 @@ enum SeedData {
 
     /// Seeded customer `index`: three in five Persian, the rest English.
     static func customer(_ run: RunIdentity, _ index: Int) -> Cx_Profiles_V1_Customer {
-        var random = SplitMix64(seed: UInt64(run.seed) &* 7_919 &+ UInt64(index))
+        var random = SplitMix64(loadSeed: UInt64(run.seed) &* 7_919 &+ UInt64(index))
         func pick<T>(_ items: [T]) -> T { items[Int(random.next() % UInt64(items.count))] }
         let persian = random.next() % 5 < 3
         let female = random.next() % 2 == 0

@@ -158,17 +158,10 @@ extension Histogram<UInt64> {
     }
 }
 
-/// A small, fast, seeded generator: the same seed gives the same customers.
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x2545_F491_4F6C_DD1D &+ 0x9E37_79B9 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
+    /// cx-load's generators: the seed scrambled first, so neighbouring
+    /// seeds (a run's seed plus a worker or customer index) start far apart.
+    init(loadSeed seed: UInt64) { self.init(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 0x9E37_79B9) }
 }
 
 /// Which run this is, and which seeded data it loads.

@@ -48,7 +48,7 @@ final class LedgerConcurrencyTests: XCTestCase {
     /// Calls `body`; on a random half of the calls calls it again (after, or at once beside
     /// the first) and checks that the retry got the same answer.
     static func withRetries<R: Equatable & Sendable>(
-        _ rng: inout SplitMix, _ what: String, mismatches: Locked<[String]>, _ body: @escaping @Sendable () async throws -> R
+        _ rng: inout SplitMix64, _ what: String, mismatches: Locked<[String]>, _ body: @escaping @Sendable () async throws -> R
     ) async -> R? {
         let mode = rng.next() % 4
         do {
@@ -100,7 +100,7 @@ final class LedgerConcurrencyTests: XCTestCase {
         worker: Int, port: Int, accounts: [String], rewards: [String], seen: Locked<Seen>, mismatches: Locked<[String]>
     ) async {
         let client = RPCClient(host: "127.0.0.1", port: port)
-        var rng = SplitMix(seed: UInt64(worker) &* 0x9E37_79B9 &+ 1)
+        var rng = SplitMix64(seed: UInt64(worker) &* 0x9E37_79B9 &+ 1)
         var mine: [(order: String, customer: String)] = []
         for step in 0..<30 {
             let customer = accounts[Int(rng.next() % 100)]
@@ -198,17 +198,4 @@ final class Locked<Value: Sendable>: Sendable {
     init(_ value: Value) { mutex = Mutex(value) }
     var value: Value { mutex.withLock { $0 } }
     func withLock<R>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
-}
-
-/// A small seeded generator, so a failure can be replayed.
-struct SplitMix: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -37,7 +37,7 @@ final class QualifyingFloorTests: XCTestCase {
         let h = try await LoyaltyHarness.start(clock: clock)
         addTeardownBlock { await h.stop() }
         try await h.enroll("c")
-        var random = SplitMix(seed: 20_261_123)
+        var random = SplitMix64(seed: 20_261_123)
         var orders: [(id: String, left: Int64)] = []
         var window = 12
         for step in 0..<400 {

@@ -1,3 +1,4 @@
+import CXModel
 import Foundation
 import XCTest
 
@@ -115,7 +116,7 @@ final class RFMTests: XCTestCase {
 
     /// The cut points reproduce the positional rule on populations full of ties.
     func testCutPointsMatchThePositionalRule() {
-        var generator = RFMTestRandom(seed: 7)
+        var generator = SplitMix64(seed: 7)
         for size in [1, 2, 3, 4, 5, 6, 7, 9, 13, 50, 101] {
             let customers = (0..<size).map { i in
                 buyer(
@@ -237,18 +238,5 @@ final class RFMTests: XCTestCase {
         XCTAssertEqual(RFM.trend(previous: base, current: RFMScore(recency: 1, frequency: 3, monetary: 3)), .falling)
         XCTAssertEqual(RFM.trend(previous: base, current: RFMScore(recency: 1, frequency: 5, monetary: 3)), .steady)
         XCTAssertEqual(RFM.trend(previous: .lowest, current: RFMScore(recency: 5, frequency: 5, monetary: 5)), .rising)
-    }
-}
-
-/// A seeded generator, so a failing random case can be reproduced.
-private struct RFMTestRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -13,14 +13,9 @@ import XCTest
 final class FastFramesTests: XCTestCase {
     /// Deterministic: the same frames every run, so a failure can be replayed.
     private struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var random: SplitMix64
+        init(state: UInt64) { random = SplitMix64(seed: state) }
+        mutating func next() -> UInt64 { random.next() }
         mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
         /// Values around every varint length boundary, not only small ones.
         mutating func varint() -> UInt64 {

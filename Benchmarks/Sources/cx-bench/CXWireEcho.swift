@@ -5,16 +5,23 @@ import Logging
 import NIOCore
 import NIOPosix
 
+/// A started CXWire server on 127.0.0.1 and a free port, serving only the
+/// built-in methods (Echo among them), logging errors only.
+func startEchoServer() async throws -> RPCServer {
+    var logger = Logger(label: "bench")
+    logger.logLevel = .error
+    let server = RPCServer(
+        configuration: RPCServerConfiguration(name: "bench", host: "127.0.0.1", port: 0),
+        router: RPCRouter(), logger: logger)
+    try await server.start()
+    return server
+}
+
 /// CXWire's unary Echo: an RPCServer and an RPCClient with `connections`
 /// connections and `connections x inFlight` tasks each calling in a loop.
 enum CXWireEcho {
     static func run(concurrency: Concurrency, payloadSize: Int, window: Window) async throws -> LoadResult {
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let server = RPCServer(
-            configuration: RPCServerConfiguration(name: "bench", host: "127.0.0.1", port: 0),
-            router: RPCRouter(), logger: logger)
-        try await server.start()
+        let server = try await startEchoServer()
         let client = RPCClient(
             host: "127.0.0.1", port: server.localAddress!.port!,
             configuration: RPCClientConfiguration(connections: concurrency.connections))
@@ -115,12 +122,7 @@ enum CXWireLoopEcho {
     }
 
     static func run(concurrency: Concurrency, payloadSize: Int, window: Window) async throws -> LoadResult {
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let server = RPCServer(
-            configuration: RPCServerConfiguration(name: "bench", host: "127.0.0.1", port: 0),
-            router: RPCRouter(), logger: logger)
-        try await server.start()
+        let server = try await startEchoServer()
         let group = MultiThreadedEventLoopGroup.singleton
         let client = RPCClient(
             host: "127.0.0.1", port: server.localAddress!.port!,

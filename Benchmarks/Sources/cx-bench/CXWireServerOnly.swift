@@ -1,7 +1,6 @@
 import CXModel
 import CXWire
 import Foundation
-import Logging
 import NIOCore
 import NIOPosix
 import SwiftProtobuf
@@ -74,12 +73,7 @@ enum CXWireServerOnly {
     }
 
     static func run(concurrency: Concurrency, payloadSize: Int, window: Window) async throws -> LoadResult {
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let server = RPCServer(
-            configuration: RPCServerConfiguration(name: "bench", host: "127.0.0.1", port: 0),
-            router: RPCRouter(), logger: logger)
-        try await server.start()
+        let server = try await startEchoServer()
         let port = server.localAddress!.port!
         let payload = Data(repeating: 0x61, count: payloadSize)
         let total = try await PipelinedClients.run(port: port, connections: concurrency.connections, window: window) { done in
