@@ -40,11 +40,11 @@ final class ClientConnection: Sendable {
     private let callIDs = Atomic<UInt64>(0)
 
     /// This connection's place in its loop's ``AnsweringMark``.
-    private let answering: AnsweringMark.Slot?
+    private let answering: AnsweringMark.Slot
 
     init(
         host: String, port: Int, configuration: RPCClientConfiguration, eventLoop: any EventLoop,
-        answering: AnsweringMark.Slot? = nil
+        answering: AnsweringMark.Slot
     ) {
         self.host = host
         self.answering = answering

@@ -42,7 +42,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private let peer: String
     /// Marks this connection as the one answering while a waiter runs, so
     /// a call its callback starts goes out here (see ``AnsweringMark``).
-    private let answering: AnsweringMark.Slot?
+    private let answering: AnsweringMark.Slot
     private let onGoAway: @Sendable (RPCError) -> Void
     private var pending: [UInt64: Pending] = [:]
     private var context: ChannelHandlerContext?
@@ -55,7 +55,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var cancelledEarly: Set<UInt64> = []
     private var deadlineTimer = DeadlineTimer()
 
-    init(peer: String, answering: AnsweringMark.Slot? = nil, onGoAway: @escaping @Sendable (RPCError) -> Void) {
+    init(peer: String, answering: AnsweringMark.Slot, onGoAway: @escaping @Sendable (RPCError) -> Void) {
         self.peer = peer
         self.answering = answering
         self.onGoAway = onGoAway
@@ -152,7 +152,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// and leaves with the others answered in the same read, in one write.
     private func deliver(_ result: Result<ByteBuffer, RPCError>, to waiter: Waiter) {
         // Only while this connection takes calls: a follow-up sent here must not fail at once.
-        guard let answering, case .callback = waiter, closedError == nil, goAwayError == nil else {
+        guard case .callback = waiter, closedError == nil, goAwayError == nil else {
             waiter.resume(result)
             return
         }
