@@ -55,6 +55,9 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(normalSync, 1)
         try await normal.write { _ in }
         XCTAssertEqual(normal.flushStatistics.flushes, 0, "NORMAL durability never flushes for a write")
+        // Closed before tearDown removes the directory: an open store's threads
+        // could still write into it, and the directory would be left behind.
+        for opened in [store, inCommit, normal] { try opened.close() }
     }
 
     /// A flush that fails may have lost what it was flushing (the kernel can
