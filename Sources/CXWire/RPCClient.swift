@@ -194,7 +194,8 @@ public final class RPCClient: Sendable {
             if let eventLoop { entry.loop === eventLoop } else { entry.loop.inEventLoop }
         }
         if let local {
-            if eventLoop == nil || local.loop.inEventLoop, let answering = local.answering.take() {
+            // Only on the loop's own thread: its mark is set while that thread hands out an answer.
+            if local.loop.inEventLoop, let answering = local.answering.take() {
                 return local.connections[answering]
             }
             return local.connections[nextConnection.add(1, ordering: .relaxed).newValue % local.connections.count]

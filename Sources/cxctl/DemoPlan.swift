@@ -7,20 +7,15 @@ import SwiftProtobuf
 /// so that the same seed always makes the same business and one customer's
 /// data never depends on how many others there are.
 struct DemoRandom {
-    private var state: UInt64
+    private var random: SplitMix64
 
     init(_ seed: Int, _ path: Int...) {
-        var state = Self.mix(0x243F_6A88_85A3_08D3 ^ UInt64(truncatingIfNeeded: seed))
-        for part in path { state = Self.mix(state ^ (UInt64(truncatingIfNeeded: part) &* 0x9E37_79B9_7F4A_7C15)) }
-        self.state = state
+        var state = SplitMix64.mix(0x243F_6A88_85A3_08D3 ^ UInt64(truncatingIfNeeded: seed))
+        for part in path { state = SplitMix64.mix(state ^ (UInt64(truncatingIfNeeded: part) &* 0x9E37_79B9_7F4A_7C15)) }
+        random = SplitMix64(seed: state)
     }
 
-    private static func mix(_ value: UInt64) -> UInt64 { SplitMix64.mix(value) }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return Self.mix(state)
-    }
+    mutating func next() -> UInt64 { random.next() }
 
     mutating func int(_ range: ClosedRange<Int>) -> Int {
         range.lowerBound + Int(next() % UInt64(range.count))
