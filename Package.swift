@@ -192,7 +192,6 @@ let package = Package(
                 "CXWire",
                 "CXTestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "NIOTestUtils", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

@@ -104,7 +104,7 @@ public final class RPCServer: Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxMessageSize: configuration.limits.maxMessageSize)))
+                    try sync.addHandler(FrameDecoder(maxMessageSize: configuration.limits.maxMessageSize))
                     try sync.addHandler(FlushCoalescer())
                     try sync.addHandler(FrameEncoder(compressionThreshold: configuration.limits.compressionThreshold))
                     try sync.addHandler(ServerConnectionHandler(
