@@ -47,7 +47,16 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// When a frame last arrived; with no calls in flight for the idle
     /// timeout after it, the connection is closed.
     private var lastRead = NIODeadline.now()
+    /// When the socket read that is being handled began: every frame of one
+    /// read shares it, for its deadline and `lastRead`, instead of reading
+    /// the clock per frame. Cleared when the read is over.
+    private var readTime: NIODeadline?
     private var idleCheck: Scheduled<Void>?
+    /// The method of this connection's last call and its route: the next
+    /// call of the same method skips making its name and the router's hash
+    /// lookup (see ``FastFrames/parseRequest(_:knownMethod:)``).
+    private var lastMethod = ""
+    private var lastRoute: RPCRouter.Route?
 
     init(router: RPCRouter, configuration: RPCServerConfiguration, stats: ServerStats, logger: Logger, rejection: RPCError?) {
         self.router = router
@@ -103,9 +112,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        lastRead = .now()
+        if readTime == nil {
+            let now = NIODeadline.now()
+            readTime = now
+            lastRead = now
+        }
         let message = unwrapInboundIn(data)
-        if let request = FastFrames.parseRequest(message) {
+        if let request = FastFrames.parseRequest(message, knownMethod: lastMethod) {
             guard request.callID != 0 else {
                 protocolViolation(FrameError.malformedEnvelope("call id 0 is reserved for connection frames"), context: context)
                 return
@@ -154,6 +167,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         context.channel.setOption(.autoRead, value: context.channel.isWritable).whenFailure { _ in }
         context.fireChannelWritabilityChanged()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        readTime = nil
+        context.fireChannelReadComplete()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -217,7 +235,16 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         if metadata.keys.contains(where: { key in key.utf8.contains { $0 >= 0x41 && $0 <= 0x5a } }) {
             metadata = Dictionary(metadata.map { ($0.key.lowercased(), $0.value) }) { first, _ in first }
         }
-        let route = router.route(for: method)
+        let route: RPCRouter.Route?
+        if let lastRoute, method == lastMethod {
+            route = lastRoute
+        } else {
+            route = router.route(for: method)
+            if route != nil {
+                lastMethod = method
+                lastRoute = route
+            }
+        }
         if let accessControl = configuration.accessControl,
             let refusal = accessControl.check(
                 method: method, access: route?.descriptor.access ?? .read, metadata: metadata,
@@ -242,7 +269,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         } else {
             timeout = min(.microseconds(Int64(clamping: timeoutMicros)), configuration.maxTimeout)
         }
-        let deadline = NIODeadline.now() + timeout
+        let deadline = (readTime ?? .now()) + timeout
         let serverContext = ServerContext(
             callID: id, method: method, metadata: metadata, deadline: deadline, peer: peer,
             logger: logger)

@@ -308,6 +308,54 @@ final class RPCServerTests: XCTestCase {
         server.close()
     }
 
+    func testEachCallIsRoutedByItsOwnMethodWhenMethodsAlternateOnAConnection() async throws {
+        // The server keeps a connection's last method and route; a call of
+        // another method, one of a method it does not serve, and a method
+        // whose name differs only in its last byte must each go their own way.
+        let (server, port) = try await startServer()
+        let raw = try await RawConnection.connect(port: port)
+        let calls: [(method: String, text: String)] = [
+            (Cx_Wire_V1_Echo.echo.fullName, "یک"), (TestMethods.peer.fullName, ""), (Cx_Wire_V1_Echo.echo.fullName, "two"),
+            ("cx.test.v1.Test/Nope", ""), (Cx_Wire_V1_Echo.echo.fullName, "سه"), (TestMethods.syncFail.fullName, "ok"),
+            (String(Cx_Wire_V1_Echo.echo.fullName.dropLast()) + "x", ""), (Cx_Wire_V1_Echo.echo.fullName, "four"),
+        ]
+        var all = ByteBuffer()
+        for (index, call) in calls.enumerated() {
+            var frame = Cx_Wire_V1_Frame()
+            frame.callID = UInt64(index + 1)
+            frame.request.method = call.method
+            frame.request.payload = try echo(call.text).serializedBytes()
+            FrameParser.writeFrame(message: try frame.serializedBuffer(), compressionThreshold: nil, into: &all)
+        }
+        // Once in a single write (so in one read), then frame by frame.
+        try await raw.send(Array(all.readableBytesView))
+        var one = all
+        while let message = try FrameParser().nextMessage(from: &one) {
+            var frame = try Cx_Wire_V1_Frame(buffer: message)
+            frame.callID += 100
+            try await raw.send(frame: frame)
+        }
+        let frames = try await raw.waitForFrames(2 * calls.count)
+        let answers = Dictionary(uniqueKeysWithValues: frames.map { ($0.frame.callID, $0.frame.response) })
+        for base: UInt64 in [0, 100] {
+            func text(_ id: UInt64) throws -> String {
+                let response = try XCTUnwrap(answers[base + id], "call \(base + id)")
+                XCTAssertEqual(response.status.code, .ok, "call \(base + id)")
+                return try Cx_Wire_V1_EchoResponse(serializedBytes: response.payload).text
+            }
+            XCTAssertEqual(try text(1), "یک")
+            XCTAssertTrue(try text(2).hasPrefix("127.0.0.1:"), "the peer method answers with the caller's address")
+            XCTAssertEqual(try text(3), "two")
+            XCTAssertEqual(answers[base + 4]?.status.code, .unimplemented)
+            XCTAssertEqual(try text(5), "سه")
+            XCTAssertEqual(try text(6), "fine")
+            XCTAssertEqual(answers[base + 7]?.status.code, .unimplemented)
+            XCTAssertEqual(try text(8), "four")
+        }
+        await raw.close()
+        server.close()
+    }
+
     func testPingIsAnsweredWithPong() async throws {
         let (server, port) = try await startServer()
         let raw = try await RawConnection.connect(port: port)
