@@ -239,36 +239,42 @@ enum FastFrames {
         if !payload.isEmpty { body += fieldSize(payload.count) }
         if timeoutMicros != 0 { body += 1 + varintSize(timeoutMicros) }
         let message = (callID == 0 ? 0 : 1 + varintSize(callID)) + fieldSize(body)
-        var out = allocator.buffer(capacity: FrameParser.headerSize + message)
-        out.writeInteger(UInt8(0))
-        out.writeInteger(UInt32(message))
-        if callID != 0 {
-            out.writeInteger(UInt8(0x08))
-            writeVarint(callID, into: &out)
-        }
-        out.writeInteger(UInt8(0x12))
-        writeVarint(UInt64(body), into: &out)
-        out.writeInteger(UInt8(0x0a))
-        writeVarint(UInt64(method.utf8.count), into: &out)
-        out.writeString(method)
-        if !payload.isEmpty {
-            out.writeInteger(UInt8(0x12))
-            writeVarint(UInt64(payload.count), into: &out)
-            out.writeBytes(payload)
-        }
-        if timeoutMicros != 0 {
-            out.writeInteger(UInt8(0x18))
-            writeVarint(timeoutMicros, into: &out)
-        }
-        for (key, value) in metadata {
-            out.writeInteger(UInt8(0x22))
-            writeVarint(UInt64(entrySize(key, value)), into: &out)
-            out.writeInteger(UInt8(0x0a))
-            writeVarint(UInt64(key.utf8.count), into: &out)
-            out.writeString(key)
-            out.writeInteger(UInt8(0x12))
-            writeVarint(UInt64(value.utf8.count), into: &out)
-            out.writeString(value)
+        let total = FrameParser.headerSize + message
+        var out = allocator.buffer(capacity: total)
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { raw in
+            var writer = RawWriter(raw)
+            writer.put(0)
+            writer.put(bigEndian: UInt32(message))
+            if callID != 0 {
+                writer.put(0x08)
+                writer.putVarint(callID)
+            }
+            writer.put(0x12)
+            writer.putVarint(UInt64(body))
+            writer.put(0x0a)
+            writer.putVarint(UInt64(method.utf8.count))
+            writer.put(method)
+            if !payload.isEmpty {
+                writer.put(0x12)
+                writer.putVarint(UInt64(payload.count))
+                writer.put(payload)
+            }
+            if timeoutMicros != 0 {
+                writer.put(0x18)
+                writer.putVarint(timeoutMicros)
+            }
+            for (key, value) in metadata {
+                writer.put(0x22)
+                writer.putVarint(UInt64(entrySize(key, value)))
+                writer.put(0x0a)
+                writer.putVarint(UInt64(key.utf8.count))
+                writer.put(key)
+                writer.put(0x12)
+                writer.putVarint(UInt64(value.utf8.count))
+                writer.put(value)
+            }
+            precondition(writer.index == total, "request frame: wrote \(writer.index) bytes of \(total)")
+            return total
         }
         return out
     }
@@ -285,38 +291,22 @@ enum FastFrames {
         let envelope = FrameParser.headerSize + message - payload.readableBytes
         var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: more than any envelope here
         let written = withUnsafeMutableBytes(of: &scratch) { raw -> Int in
-            var index = 0
-            func put(_ byte: UInt8) {
-                raw[index] = byte
-                index += 1
-            }
-            func putVarint(_ value: UInt64) {
-                var value = value
-                while value >= 0x80 {
-                    put(UInt8(truncatingIfNeeded: value) | 0x80)
-                    value >>= 7
-                }
-                put(UInt8(value))
-            }
-            put(0)
-            let length = UInt32(message)
-            put(UInt8(length >> 24))
-            put(UInt8((length >> 16) & 0xff))
-            put(UInt8((length >> 8) & 0xff))
-            put(UInt8(length & 0xff))
+            var writer = RawWriter(raw)
+            writer.put(0)
+            writer.put(bigEndian: UInt32(message))
             if callID != 0 {
-                put(0x08)
-                putVarint(callID)
+                writer.put(0x08)
+                writer.putVarint(callID)
             }
-            put(0x1a)
-            putVarint(UInt64(body))
-            put(0x0a)
-            put(0x00)
+            writer.put(0x1a)
+            writer.putVarint(UInt64(body))
+            writer.put(0x0a)
+            writer.put(0x00)
             if payload.readableBytes > 0 {
-                put(0x12)
-                putVarint(UInt64(payload.readableBytes))
+                writer.put(0x12)
+                writer.putVarint(UInt64(payload.readableBytes))
             }
-            return index
+            return writer.index
         }
         precondition(written == envelope)
         return withUnsafeBytes(of: &scratch) { raw in
@@ -346,12 +336,52 @@ enum FastFrames {
         value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
     }
 
-    private static func writeVarint(_ value: UInt64, into out: inout ByteBuffer) {
-        var value = value
-        while value >= 0x80 {
-            out.writeInteger(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
+    /// Stores bytes through a raw pointer into memory sized beforehand.
+    ///
+    /// Frames are written with this rather than `ByteBuffer.writeInteger`
+    /// byte by byte: each ByteBuffer write is a call with a dynamic
+    /// exclusivity check on the buffer's storage, and those checks alone
+    /// took about 2% of an echo call's CPU. Bounds are checked: a size
+    /// computed wrong traps rather than writing past the memory.
+    private struct RawWriter {
+        let raw: UnsafeMutableRawBufferPointer
+        var index = 0
+
+        init(_ raw: UnsafeMutableRawBufferPointer) { self.raw = raw }
+
+        mutating func put(_ byte: UInt8) {
+            precondition(index < raw.count, "frame writer: a byte past the end")
+            raw[index] = byte
+            index += 1
         }
-        out.writeInteger(UInt8(value))
+
+        mutating func put(bigEndian value: UInt32) {
+            put(UInt8(value >> 24))
+            put(UInt8((value >> 16) & 0xff))
+            put(UInt8((value >> 8) & 0xff))
+            put(UInt8(value & 0xff))
+        }
+
+        mutating func putVarint(_ value: UInt64) {
+            var value = value
+            while value >= 0x80 {
+                put(UInt8(truncatingIfNeeded: value) | 0x80)
+                value >>= 7
+            }
+            put(UInt8(value))
+        }
+
+        mutating func put(_ bytes: UnsafeRawBufferPointer) {
+            precondition(bytes.count <= raw.count - index, "frame writer: \(bytes.count) bytes past the end")
+            if let base = bytes.baseAddress, !bytes.isEmpty {
+                (raw.baseAddress! + index).copyMemory(from: base, byteCount: bytes.count)
+            }
+            index += bytes.count
+        }
+
+        mutating func put(_ text: String) {
+            var text = text
+            text.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+        }
     }
 }

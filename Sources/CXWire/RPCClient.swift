@@ -190,15 +190,18 @@ public final class RPCClient: Sendable {
     /// The first call started on the loop while one of its connections is
     /// handing out an answer goes out on that connection (see ``AnsweringMark``).
     private func connection(preferring eventLoop: (any EventLoop)?) -> ClientConnection {
-        let local = poolByLoop.first { entry in
+        // By index, not `first`: a copy of the entry would retain and
+        // release its loop, connections and mark on every call.
+        let local = poolByLoop.firstIndex { entry in
             if let eventLoop { entry.loop === eventLoop } else { entry.loop.inEventLoop }
         }
         if let local {
             // Only on the loop's own thread: its mark is set while that thread hands out an answer.
-            if local.loop.inEventLoop, let answering = local.answering.take() {
-                return local.connections[answering]
+            if poolByLoop[local].loop.inEventLoop, let answering = poolByLoop[local].answering.take() {
+                return poolByLoop[local].connections[answering]
             }
-            return local.connections[nextConnection.add(1, ordering: .relaxed).newValue % local.connections.count]
+            let connections = poolByLoop[local].connections.count
+            return poolByLoop[local].connections[nextConnection.add(1, ordering: .relaxed).newValue % connections]
         }
         return pool[nextConnection.add(1, ordering: .relaxed).newValue % pool.count]
     }
