@@ -84,7 +84,9 @@ struct CompareBenchmark: AsyncParsableCommand {
             let window = { Window(warmup: warmup, duration: duration) }
             func measure(_ name: String, _ body: () async throws -> LoadResult) async rethrows -> LoadResult {
                 let start = CPUUsage.sample()
-                let result = try await body()
+                // A run takes its warm-up and window, plus setting up and tearing down.
+                let limit = Duration.seconds(warmup + duration + 60)
+                let result = try await RunWatchdog.guarding("\(name) at \(level)", within: limit, body)
                 let cores = start.flatMap { start in CPUUsage.sample()?.cores(since: start) }
                 report(level, name, result, cores: cores)
                 return result

@@ -6,6 +6,7 @@ import NIOPosix
 @main
 enum Entry {
     static func main() async {
+        lineBufferStandardOutput()
         // The CX service executables run Swift Concurrency on NIO's event
         // loops (see CXService.ServiceRunner); measure CXWire the same way,
         // unless CX_BENCH_EXECUTOR=default asks for Swift's own pool.
