@@ -70,6 +70,24 @@ final class ClientConnection: Sendable {
 
     /// A connected channel, connecting first if needed.
     func ready() async throws(RPCError) -> Ready {
+        if let ready = readyNow() { return ready }
+        return try await wait(for: readyFuture())
+    }
+
+    /// Waits for a connect ``readyFuture()`` started; any error as an ``RPCError``.
+    func wait(for future: EventLoopFuture<Ready>) async throws(RPCError) -> Ready {
+        do {
+            return try await future.get()
+        } catch let error as RPCError {
+            throw error
+        } catch {
+            throw RPCError(code: .unavailable, message: "cannot reach \(peer): \(error)")
+        }
+    }
+
+    /// A connected channel, connecting first if needed, without a task:
+    /// the connect starts before this returns.
+    func readyFuture() -> EventLoopFuture<Ready> {
         let next: Next = state.withLockedValue { state in
             switch state {
             case .ready(let ready):
@@ -86,23 +104,15 @@ final class ClientConnection: Sendable {
                 return .fail(RPCError(code: .unavailable, message: "client for \(peer) is closed"))
             }
         }
-        let future: EventLoopFuture<Ready>
         switch next {
         case .use(let ready):
-            return ready
+            return eventLoop.makeSucceededFuture(ready)
         case .fail(let error):
-            throw error
+            return eventLoop.makeFailedFuture(error)
         case .wait(let pending):
-            future = pending
+            return pending
         case .connect(let failures):
-            future = connect(failures: failures)
-        }
-        do {
-            return try await future.get()
-        } catch let error as RPCError {
-            throw error
-        } catch {
-            throw RPCError(code: .unavailable, message: "cannot reach \(peer): \(error)")
+            return connect(failures: failures)
         }
     }
 

@@ -20,6 +20,30 @@ final class RPCClientTests: XCTestCase {
         await client.close()
     }
 
+    func testConnectOpensEveryConnectionBeforeAnyCall() async throws {
+        let (server, port) = try await startServer()
+        let client = RPCClient(host: "127.0.0.1", port: port, configuration: .init(connections: 4))
+        try await client.connect()
+        // The health check itself rides one of the four: no connection is opened for it.
+        let health = try await client.call(Cx_Wire_V1_Health.check, Cx_Wire_V1_HealthCheckRequest())
+        XCTAssertEqual(health.connections, 4)
+        try await client.connect()  // connected already: nothing more is opened
+        let again = try await client.call(Cx_Wire_V1_Health.check, Cx_Wire_V1_HealthCheckRequest())
+        XCTAssertEqual(again.connections, 4)
+        await client.close()
+        server.close()
+    }
+
+    func testConnectToAPeerThatIsNotThereSaysWhichPeer() async throws {
+        let (server, port) = try await startServer()
+        server.close()
+        try await server.waitUntilClosed()
+        let client = RPCClient(host: "127.0.0.1", port: port, configuration: .init(connections: 2))
+        let error = await assertRPCError(.unavailable) { try await client.connect() }
+        XCTAssertEqual(error?.message.hasPrefix("cannot reach 127.0.0.1:\(port)"), true, "\(String(describing: error))")
+        await client.close()
+    }
+
     func testClientReconnectsAfterTheServerComesBack() async throws {
         let (first, port) = try await startServer()
         let client = RPCClient(
@@ -108,6 +132,25 @@ final class RPCClientTests: XCTestCase {
         try await server.waitUntilClosed()
         await assertRPCError(.unavailable) { try await client.call(Cx_Wire_V1_Echo.echo, echo("gone"), on: loop).get() }
         await client.close()
+    }
+
+    func testCallsFromTwoLoopsInStepUseEveryConnectionOfEach() async throws {
+        // Two loops, two connections each. Calls alternate between the loops;
+        // each loop's calls must still take its two connections in turn.
+        let (server, port) = try await startServer()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let client = RPCClient(host: "127.0.0.1", port: port, configuration: .init(connections: 4), group: group)
+        let loops = [group.next(), group.next()]
+        var peers: [Set<String>] = [[], []]
+        for _ in 0..<8 {
+            for (index, loop) in loops.enumerated() {
+                peers[index].insert(try await client.call(TestMethods.peer, echo(""), on: loop).get().text)
+            }
+        }
+        XCTAssertEqual(peers.map(\.count), [2, 2], "\(peers)")
+        await client.close()
+        server.close()
+        try await group.shutdownGracefully()
     }
 
     func testACallStartedFromAnAnswerGoesOutOnTheConnectionThatAnswered() async throws {
