@@ -84,8 +84,8 @@ enum BareAsyncEcho {
         let frame = buffer
 
         var connections: [Connection] = []
-        for index in 0..<concurrency.connections {
-            let eventLoop = group.loop(index)
+        for _ in 0..<concurrency.connections {
+            let eventLoop = group.next()
             let handler = try await eventLoop.submit { NIOLoopBound(ClientHandler(), eventLoop: eventLoop) }.get()
             let channel = try await ClientBootstrap(group: eventLoop)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)

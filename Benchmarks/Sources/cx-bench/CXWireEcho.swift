@@ -34,13 +34,13 @@ enum CXWireEcho {
         try await client.connect()
 
         let total = await withTaskGroup(of: LoadResult.self) { group in
-            for caller in 0..<(concurrency.connections * concurrency.inFlight) {
+            for _ in 0..<(concurrency.connections * concurrency.inFlight) {
                 group.addTask {
                     // With Swift Concurrency on NIO's loops, a task stays on the
                     // loop it was started from: start each caller from the next
                     // loop in turn, so callers spread over the loops as a
                     // service's handlers spread over its connections.
-                    let loop = MultiThreadedEventLoopGroup.singleton.loop(caller)
+                    let loop = MultiThreadedEventLoopGroup.singleton.next()
                     let worker = try? await loop.submit { Task { await callInLoop(client: client, request: request, window: window) } }.get()
                     return await worker?.value ?? LoadResult()
                 }
@@ -138,8 +138,8 @@ enum CXWireLoopEcho {
         try await client.connect()
 
         var callers: [(NIOLoopBound<Caller>, EventLoopFuture<Void>)] = []
-        for index in 0..<(concurrency.connections * concurrency.inFlight) {
-            let eventLoop = group.loop(index)
+        for _ in 0..<(concurrency.connections * concurrency.inFlight) {
+            let eventLoop = group.next()
             let done = eventLoop.makePromise(of: Void.self)
             let caller = try await eventLoop.submit {
                 let caller = Caller(client: client, request: request, eventLoop: eventLoop, window: window, done: done)

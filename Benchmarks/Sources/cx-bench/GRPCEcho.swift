@@ -141,8 +141,8 @@ enum GRPCEcho {
             // One client, so one HTTP/2 connection, per connection of the level,
             // each pinned to the next event loop.
             var clients: [(client: GRPCClient<HTTP2ClientTransport.Posix>, loop: any EventLoop)] = []
-            for index in 0..<concurrency.connections {
-                let loop = group.loop(index)
+            for _ in 0..<concurrency.connections {
+                let loop = group.next()
                 let transport = try HTTP2ClientTransport.Posix(
                     target: .ipv4(address: "127.0.0.1", port: port),
                     transportSecurity: .plaintext,

@@ -18,8 +18,8 @@ enum PipelinedClients {
     ) async throws -> LoadResult {
         let group = MultiThreadedEventLoopGroup.singleton
         var clients: [(any Channel, NIOLoopBound<Handler>, EventLoopFuture<Void>)] = []
-        for index in 0..<connections {
-            let eventLoop = group.loop(index)
+        for _ in 0..<connections {
+            let eventLoop = group.next()
             let done = eventLoop.makePromise(of: Void.self)
             let handler = try await eventLoop.submit { NIOLoopBound(makeHandler(done), eventLoop: eventLoop) }.get()
             let channel = try await ClientBootstrap(group: eventLoop)
@@ -41,23 +41,5 @@ enum PipelinedClients {
         }
         total.seconds = window.seconds
         return total
-    }
-}
-
-extension EventLoopGroup {
-    /// The group's loop number `index`, counted round its loops: how the
-    /// benchmarks spread callers and connections, evenly in every run.
-    ///
-    /// Not `next()`: Swift's tasks on NIO's loops take turns of that same
-    /// counter as a benchmark sets up (each resumption of the setting-up
-    /// task may), so consecutive `next()` calls with awaits between them
-    /// skipped loops, and in some runs put most callers on one loop while
-    /// the other idled (per-thread CPU of `cx-bench wire --implementations
-    /// cxwire-loop`: 200 and 100 ticks in 2 s in two of six runs).
-    func loop(_ index: Int) -> any EventLoop {
-        var loops: [any EventLoop] = []
-        var iterator = makeIterator()
-        while let loop = iterator.next() { loops.append(loop) }
-        return loops[index % loops.count]
     }
 }

@@ -313,7 +313,7 @@ enum ClosedLoop {
         let total = await withTaskGroup(of: LoadResult.self) { group in
             for caller in 0..<(concurrency.connections * concurrency.inFlight) {
                 group.addTask {
-                    let loop = MultiThreadedEventLoopGroup.singleton.loop(caller)
+                    let loop = MultiThreadedEventLoopGroup.singleton.next()
                     let worker = try? await loop.submit {
                         Task {
                             var random = SplitMix64(seed: UInt64(caller) &+ 1)
