@@ -243,12 +243,7 @@ enum FastFrames {
         var out = allocator.buffer(capacity: total)
         out.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { raw in
             var writer = RawWriter(raw)
-            writer.put(0)
-            writer.put(bigEndian: UInt32(message))
-            if callID != 0 {
-                writer.put(0x08)
-                writer.putVarint(callID)
-            }
+            writer.putFrameStart(message: message, callID: callID)
             writer.put(0x12)
             writer.putVarint(UInt64(body))
             writer.put(0x0a)
@@ -292,12 +287,7 @@ enum FastFrames {
         var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: more than any envelope here
         let written = withUnsafeMutableBytes(of: &scratch) { raw -> Int in
             var writer = RawWriter(raw)
-            writer.put(0)
-            writer.put(bigEndian: UInt32(message))
-            if callID != 0 {
-                writer.put(0x08)
-                writer.putVarint(callID)
-            }
+            writer.putFrameStart(message: message, callID: callID)
             writer.put(0x1a)
             writer.putVarint(UInt64(body))
             writer.put(0x0a)
@@ -360,6 +350,17 @@ enum FastFrames {
             put(UInt8((value >> 16) & 0xff))
             put(UInt8((value >> 8) & 0xff))
             put(UInt8(value & 0xff))
+        }
+
+        /// The frame header (uncompressed, `message` bytes long) and the
+        /// envelope's call id, left out when 0 as protobuf leaves out zeros.
+        mutating func putFrameStart(message: Int, callID: UInt64) {
+            put(0)
+            put(bigEndian: UInt32(message))
+            if callID != 0 {
+                put(0x08)
+                putVarint(callID)
+            }
         }
 
         mutating func putVarint(_ value: UInt64) {
