@@ -52,11 +52,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// the clock per frame. Cleared when the read is over.
     private var readTime: NIODeadline?
     private var idleCheck: Scheduled<Void>?
-    /// The method of this connection's last call and its route: the next
-    /// call of the same method skips making its name and the router's hash
-    /// lookup (see ``FastFrames/parseRequest(_:knownMethod:)``).
-    private var lastMethod = ""
-    private var lastRoute: RPCRouter.Route?
+    /// The method of this connection's last routed call and its route: the
+    /// next call of the same method skips making its name and the router's
+    /// hash lookup (see ``FastFrames/parseRequest(_:knownMethod:)``).
+    private var lastCall: (method: String, route: RPCRouter.Route)?
 
     init(router: RPCRouter, configuration: RPCServerConfiguration, stats: ServerStats, logger: Logger, rejection: RPCError?) {
         self.router = router
@@ -118,7 +117,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             lastRead = now
         }
         let message = unwrapInboundIn(data)
-        if let request = FastFrames.parseRequest(message, knownMethod: lastMethod) {
+        if let request = FastFrames.parseRequest(message, knownMethod: lastCall?.method ?? "") {
             guard request.callID != 0 else {
                 protocolViolation(FrameError.malformedEnvelope("call id 0 is reserved for connection frames"), context: context)
                 return
@@ -236,14 +235,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             metadata = Dictionary(metadata.map { ($0.key.lowercased(), $0.value) }) { first, _ in first }
         }
         let route: RPCRouter.Route?
-        if let lastRoute, method == lastMethod {
-            route = lastRoute
+        if let lastCall, method == lastCall.method {
+            route = lastCall.route
         } else {
             route = router.route(for: method)
-            if route != nil {
-                lastMethod = method
-                lastRoute = route
-            }
+            if let route { lastCall = (method, route) }
         }
         if let accessControl = configuration.accessControl,
             let refusal = accessControl.check(
