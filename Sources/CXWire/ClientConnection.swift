@@ -78,11 +78,14 @@ final class ClientConnection: Sendable {
     func wait(for future: EventLoopFuture<Ready>) async throws(RPCError) -> Ready {
         do {
             return try await future.get()
-        } catch let error as RPCError {
-            throw error
         } catch {
-            throw RPCError(code: .unavailable, message: "cannot reach \(peer): \(error)")
+            throw unreachable(error)
         }
+    }
+
+    /// What a failed connect tells the caller: its ``RPCError``, or UNAVAILABLE naming the peer.
+    func unreachable(_ error: any Error) -> RPCError {
+        error as? RPCError ?? RPCError(code: .unavailable, message: "cannot reach \(peer): \(error)")
     }
 
     /// A connected channel, connecting first if needed, without a task:

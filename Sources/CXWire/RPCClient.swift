@@ -146,16 +146,16 @@ public final class RPCClient: Sendable {
             ready.handler.value.startCall(id: frame.id, frame: frame.1, deadline: frame.2, waiter: waiter)
             return promise.futureResult
         }
-        // Not connected yet, or called off the connection's loop: through a task, once.
-        let started = connection.eventLoop.makePromise(of: Void.self)
-        started.completeWithTask {
-            let ready = try await connection.ready()
-            try await ready.channel.eventLoop.submit {
-                ready.handler.value.startCall(id: frame.id, frame: frame.1, deadline: frame.2, waiter: waiter)
-            }.get()
-        }
-        started.futureResult.whenFailure { error in
-            promise.fail(error as? RPCError ?? RPCError(code: .unavailable, message: "\(error)"))
+        // Not connected yet, or called off the connection's loop: once connected, on its loop.
+        connection.readyFuture().whenComplete { outcome in
+            switch outcome {
+            case .success(let ready):
+                ready.channel.eventLoop.execute {
+                    ready.handler.value.startCall(id: frame.id, frame: frame.1, deadline: frame.2, waiter: waiter)
+                }
+            case .failure(let error):
+                promise.fail(connection.unreachable(error))
+            }
         }
         return promise.futureResult
     }
