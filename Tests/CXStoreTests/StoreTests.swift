@@ -238,6 +238,67 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try first.decode(Cx_Wire_V1_EchoRequest.self, table: "note", key: "taken").text, "first")
     }
 
+    /// Callers of a large batch are resumed by jobs on the global executor
+    /// (`GroupCommit.resume`), not by the writer: each must still get its
+    /// own answer or its own error.
+    func testEveryCallerOfALargeBatchGetsItsOwnOutcome() async throws {
+        for flush in [StoreOptions.Flush.offWriter, .inCommit] {
+            let store = try openTestStore(directory.appendingPathComponent(flush.rawValue), options: StoreOptions(flush: flush))
+            // The first operation holds the writer while the others queue,
+            // so that they run in its transaction or the next.
+            let started = DispatchSemaphore(value: 0)
+            async let first: String = store.write { db in
+                started.signal()
+                Thread.sleep(forTimeInterval: 0.3)
+                try insertNote(db, id: "first", writer: 0, text: "")
+                return "first"
+            }
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    started.wait()
+                    continuation.resume()
+                }
+            }
+            let outcomes = await withTaskGroup(of: (Int, Result<String, any Error>).self) { group in
+                for index in 0..<300 {
+                    group.addTask {
+                        let id = "n\(index)"
+                        do {
+                            return (index, .success(try await store.write { db in
+                                try insertNote(db, id: id, writer: 1, text: "")
+                                if index % 10 == 3 { throw Refused(id: id) }
+                                return id
+                            }))
+                        } catch {
+                            return (index, .failure(error))
+                        }
+                    }
+                }
+                return await group.reduce(into: [Int: Result<String, any Error>]()) { $0[$1.0] = $1.1 }
+            }
+            let firstAnswer = try await first
+            XCTAssertEqual(firstAnswer, "first")
+            XCTAssertEqual(outcomes.count, 300)
+            for (index, outcome) in outcomes {
+                switch outcome {
+                case .success(let answer):
+                    XCTAssertNotEqual(index % 10, 3, "\(flush): n\(index) should have failed")
+                    XCTAssertEqual(answer, "n\(index)", "\(flush)")
+                case .failure(let error):
+                    XCTAssertEqual(index % 10, 3, "\(flush): n\(index) failed: \(error)")
+                    XCTAssertEqual(error as? Refused, Refused(id: "n\(index)"), "\(flush)")
+                }
+            }
+            let stored = try await countNotes(store)
+            XCTAssertEqual(stored, 1 + 270)
+            // Batches of at least 16 on average: resumed by jobs, not one by one.
+            let (transactions, operations) = store.groupCommitStatistics
+            XCTAssertEqual(operations, 301)
+            XCTAssertLessThanOrEqual(transactions * 16, operations, "\(flush): \(operations) writes in \(transactions) transactions")
+            try store.close()
+        }
+    }
+
     func testCancellingTheLeaderDoesNotFailTheOthersInItsBatch() async throws {
         let store = try openTestStore(directory)
         // X leads a batch of its own for 300 ms; meanwhile A queues first, then
