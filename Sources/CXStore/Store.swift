@@ -55,13 +55,16 @@ public struct StoreOptions: Sendable {
     /// `.offWriter` (the default): group commit commits without flushing and a
     /// thread of the store's own flushes the log, so the writer runs the next
     /// batches meanwhile and one flush covers them all; a write is still
-    /// acknowledged only after its flush (see ``WALSync``). `.inCommit`:
+    /// acknowledged only after its flush (see ``WALSync``). A transaction
+    /// that holds every caller able to write leaves the writer nothing to
+    /// run meanwhile, and the writer flushes it itself. `.inCommit`:
     /// SQLite's own `synchronous=FULL`, the writer waiting in every commit.
     /// Off the writer pays when operations are heavy (the loyalty service:
-    /// 18–29% more purchases/s, its flushes taking about a millisecond); in
-    /// each commit pays for one-row writes, whose flush is most of the work
-    /// in flight (the store benchmark: 11–30% more rows/s), as the hand-offs
-    /// to and from the flush thread then cost more than they save.
+    /// 18–29% more purchases/s, its flushes taking about a millisecond). For
+    /// one-row writes, whose flush is most of the work in flight, in each
+    /// commit measured 11–30% more rows/s while every flush went through the
+    /// flush thread; with the writer flushing such transactions itself the
+    /// two modes measure about the same (`cx-bench store`).
     public var flush: Flush
 
     public enum Flush: String, Sendable {
@@ -262,9 +265,14 @@ public final class Store: Sendable {
     /// it includes the flushes, which the writer waits for in its commits.
     public var writerBusy: Duration { groupCommit.busy }
 
-    /// Log flushes done off the writer so far and the time they took (none
-    /// with ``StoreOptions/Flush/inCommit``).
-    public var flushStatistics: (flushes: Int, time: Duration) { sync?.statistics ?? (0, .zero) }
+    /// Log flushes done by the store so far (none with
+    /// ``StoreOptions/Flush/inCommit``, where SQLite flushes in each commit),
+    /// the time they took, and how many of them the writer did itself (a
+    /// transaction that held every caller able to write: see `GroupCommit`).
+    public var flushStatistics: (flushes: Int, time: Duration, byWriter: Int) {
+        guard let statistics = sync?.statistics else { return (0, .zero, 0) }
+        return (statistics.flushes, statistics.time, statistics.byCaller)
+    }
 
     /// Runs `operation` in a transaction of its own, bypassing group commit
     /// (for migrations of data, long batch jobs, and the benchmark's reference).

@@ -48,13 +48,16 @@ final class WALSync: Sendable {
         /// What ``finish(_:)`` answered: later askers get it at once.
         var outcome: Result<Void, StoreError>?
         var failure: StoreError?
+        /// A caller of ``flushHereIfIdle()`` is flushing on its own thread:
+        /// the flush thread leaves the file alone until it is done.
+        var flushingHere = false
     }
 
     private final class Loop: Sendable {
         let condition = NSCondition()
         nonisolated(unsafe) var state = State()
         let file: WALFile
-        let counter = Mutex((flushes: 0, time: Duration.zero))
+        let counter = Mutex((flushes: 0, time: Duration.zero, byCaller: 0))
         /// Nothing queued and no flush running. Changed under `condition`.
         let idle = Atomic<Bool>(true)
         /// A class, not the closure itself: `withLock` hands its value over
@@ -66,6 +69,30 @@ final class WALSync: Sendable {
         let idleHandler = Mutex<IdleHandler?>(nil)
         init(file: WALFile) { self.file = file }
 
+        /// Flushes the file and counts it; on failure, records it as the
+        /// store's and returns it. Only one thread at a time may call it:
+        /// the flush thread, or a ``flushHereIfIdle()`` caller while
+        /// `flushingHere` keeps the flush thread off.
+        func flush(byCaller: Bool = false) -> StoreError? {
+            do {
+                let started = ContinuousClock.now
+                try file.sync()
+                let took = ContinuousClock.now - started
+                counter.withLock {
+                    $0.flushes += 1
+                    $0.time += took
+                    if byCaller { $0.byCaller += 1 }
+                }
+                return nil
+            } catch {
+                let failed = StoreError.syncFailed(reason: "\(error)")
+                condition.lock()
+                state.failure = failed
+                condition.unlock()
+                return failed
+            }
+        }
+
         func run() {
             while true {
                 condition.lock()
@@ -75,7 +102,7 @@ final class WALSync: Sendable {
                     idleHandler.withLock { $0 }?.call()
                     condition.lock()
                 }
-                while state.pending.isEmpty && !state.stopping { condition.wait() }
+                while (state.pending.isEmpty && !state.stopping) || state.flushingHere { condition.wait() }
                 let batch = state.pending
                 state.pending.removeAll(keepingCapacity: true)
                 if batch.isEmpty && state.stopping {
@@ -85,23 +112,7 @@ final class WALSync: Sendable {
                 }
                 var failure = state.failure
                 condition.unlock()
-                if failure == nil {
-                    do {
-                        let started = ContinuousClock.now
-                        try file.sync()
-                        let took = ContinuousClock.now - started
-                        counter.withLock {
-                            $0.flushes += 1
-                            $0.time += took
-                        }
-                    } catch {
-                        let failed = StoreError.syncFailed(reason: "\(error)")
-                        condition.lock()
-                        state.failure = failed
-                        condition.unlock()
-                        failure = failed
-                    }
-                }
+                if failure == nil { failure = flush() }
                 // Called here: group commit hands a large batch's callers to
                 // a job on the global executor and resumes only a few itself
                 // (GroupCommit.resume), so this thread starts the next flush
@@ -149,9 +160,10 @@ final class WALSync: Sendable {
         init(call: @escaping @Sendable () -> Void) { self.call = call }
     }
 
-    /// Flushes done since opening (each covers one or more batches) and
-    /// the time they took.
-    var statistics: (flushes: Int, time: Duration) { loop.counter.withLock { $0 } }
+    /// Flushes done since opening (each covers one or more batches), the
+    /// time they took, and how many of them ``flushHereIfIdle()`` did on
+    /// its caller's thread.
+    var statistics: (flushes: Int, time: Duration, byCaller: Int) { loop.counter.withLock { $0 } }
 
     /// The failure that stopped the store's writes, if a flush failed.
     var failure: StoreError? {
@@ -184,6 +196,37 @@ final class WALSync: Sendable {
         loop.state.pending.append(resume)
         loop.condition.broadcast()
         loop.condition.unlock()
+    }
+
+    /// Flushes everything committed so far on the calling thread, unless
+    /// the flush thread has a flush queued or running (or is stopping).
+    ///
+    /// For a caller that has nothing to do until the flush ends: handing the
+    /// flush over would only add the flush thread's wake-up, and its
+    /// resumption from afar, to the wait (see `GroupCommit`).
+    ///
+    /// - Returns: nil when the flush thread is busy (queue with
+    ///   ``afterFlush(_:)`` instead); otherwise whether everything committed
+    ///   so far is on disk: `.success`, or the failure that stops the store
+    ///   (this flush's, or an earlier one's).
+    func flushHereIfIdle() -> Result<Void, StoreError>? {
+        loop.condition.lock()
+        guard loop.state.pending.isEmpty, loop.idle.load(ordering: .relaxed), !loop.state.stopping, !loop.state.ended, !loop.state.flushingHere else {
+            loop.condition.unlock()
+            return nil
+        }
+        if let failure = loop.state.failure {
+            loop.condition.unlock()
+            return .failure(failure)
+        }
+        loop.state.flushingHere = true
+        loop.condition.unlock()
+        let failure = loop.flush(byCaller: true)
+        loop.condition.lock()
+        loop.state.flushingHere = false
+        loop.condition.broadcast()  // the flush thread, should something have been queued meanwhile
+        loop.condition.unlock()
+        return failure.map { .failure($0) } ?? .success(())
     }
 
     /// Flushes everything committed so far, waiting on the calling thread.
@@ -233,7 +276,7 @@ final class WALSync: Sendable {
 final class WALFile: @unchecked Sendable {
     private let walPath: String
     private let directoryPath: String
-    /// Used only by the sync thread.
+    /// Used by one thread at a time (see `WALSync.Loop.flush()`).
     private var descriptor: Int32 = -1
 
     init(databasePath: String) {

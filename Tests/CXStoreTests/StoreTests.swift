@@ -64,29 +64,64 @@ final class StoreTests: XCTestCase {
     /// drop pages it could not write): the writes waiting for it fail, and
     /// so does every later one, until the store is opened again. The WAL
     /// file vanishing (here: unlinked under the open store) is such a failure.
+    ///
+    /// A lone writer's transactions are flushed by the writer itself; with
+    /// transactions of one write and a second writer queued, the first
+    /// transaction is handed to the flush thread. Both fail the same way.
     func testAFailedFlushFailsItsWritesAndEveryLaterOne() async throws {
-        let store = try openTestStore(directory)
-        try await store.write { db in try insertNote(db, id: "before", writer: 0, text: "before") }
-        try FileManager.default.removeItem(atPath: store.path + "-wal")
-        for attempt in 0..<3 {
-            do {
-                try await store.write { db in try insertNote(db, id: "after\(attempt)", writer: 0, text: "after") }
-                XCTFail("a write after a failed flush was acknowledged")
-            } catch StoreError.syncFailed(let reason) {
-                XCTAssertTrue(reason.contains("-wal"), reason)
+        var handingOff = StoreOptions()
+        handingOff.maxBatchSize = 1
+        for (name, options, writers) in [("lone writer", StoreOptions(), 1), ("two writers", handingOff, 2)] {
+            let directory = self.directory.appendingPathComponent(name)
+            let store = try openTestStore(directory, options: options)
+            try await store.write { db in try insertNote(db, id: "before", writer: 0, text: "before") }
+            try FileManager.default.removeItem(atPath: store.path + "-wal")
+            for attempt in 0..<3 {
+                let failures = await withTaskGroup(of: String?.self) { group in
+                    for writer in 0..<writers {
+                        group.addTask {
+                            do {
+                                try await store.write { db in try insertNote(db, id: "after\(attempt)-\(writer)", writer: writer, text: "after") }
+                                return "\(name): a write after a failed flush was acknowledged"
+                            } catch StoreError.syncFailed(let reason) {
+                                return reason.contains("-wal") ? nil : "\(name): \(reason)"
+                            } catch {
+                                return "\(name): \(error)"
+                            }
+                        }
+                    }
+                    return await group.reduce(into: [String]()) { if let failure = $1 { $0.append(failure) } }
+                }
+                XCTAssertEqual(failures, [])
             }
+            do {
+                try await store.writeAlone { db in try insertNote(db, id: "alone", writer: 0, text: "alone") }
+                XCTFail("\(name): writeAlone after a failed flush was acknowledged")
+            } catch StoreError.syncFailed {}
+            try? store.close()
+            let reopened = try openTestStore(directory)
+            try await reopened.write { db in try insertNote(db, id: "reopened", writer: 0, text: "again") }
+            let verdict = try await reopened.integrityCheck()
+            XCTAssertEqual(verdict, ["ok"])
+            try reopened.close()
         }
-        do {
-            try await store.writeAlone { db in try insertNote(db, id: "alone", writer: 0, text: "alone") }
-            XCTFail("writeAlone after a failed flush was acknowledged")
-        } catch StoreError.syncFailed {}
         XCTAssertTrue(StoreError.syncFailed(reason: "x").description.contains("restart"))
-        try? store.close()
-        let reopened = try openTestStore(directory)
-        try await reopened.write { db in try insertNote(db, id: "reopened", writer: 0, text: "again") }
-        let verdict = try await reopened.integrityCheck()
-        XCTAssertEqual(verdict, ["ok"])
-        try reopened.close()
+    }
+
+    /// A writer that writes alone flushes its transactions itself, and its
+    /// writes are on disk when acknowledged: the flush thread stays idle.
+    func testALoneWritersTransactionsAreFlushedByTheWriter() async throws {
+        let store = try openTestStore(directory)
+        let before = store.flushStatistics
+        for index in 0..<10 {
+            try await store.write { db in try insertNote(db, id: "n\(index)", writer: 0, text: "") }
+        }
+        let after = store.flushStatistics
+        XCTAssertEqual(after.byWriter - before.byWriter, 10)
+        XCTAssertEqual(after.flushes - before.flushes, 10)
+        let stored = try await countNotes(store)
+        XCTAssertEqual(stored, 10)
+        try store.close()
     }
 
     /// Closing while writes are in flight: each write either succeeded and
@@ -241,17 +276,25 @@ final class StoreTests: XCTestCase {
     /// Callers of a large batch are resumed by jobs on the global executor
     /// (`GroupCommit.resume`), not by the writer: each must still get its
     /// own answer or its own error.
+    /// Three ways a large batch ends: flushed by the writer itself (every
+    /// caller is in its one transaction), handed to the flush thread
+    /// (transactions of 100 leave callers queued), or flushed by SQLite in
+    /// the commit.
     func testEveryCallerOfALargeBatchGetsItsOwnOutcome() async throws {
-        for flush in [StoreOptions.Flush.offWriter, .inCommit] {
-            let store = try openTestStore(directory.appendingPathComponent(flush.rawValue), options: StoreOptions(flush: flush))
-            // The first operation holds the writer while the others queue,
-            // so that they run in its transaction or the next.
+        var handingOff = StoreOptions(flush: .offWriter)
+        handingOff.maxBatchSize = 100
+        let configurations = [
+            ("writer flushes", StoreOptions(flush: .offWriter)), ("flush thread", handingOff), ("in commit", StoreOptions(flush: .inCommit)),
+        ]
+        for (flush, options) in configurations {
+            let store = try openTestStore(directory.appendingPathComponent(flush), options: options)
+            // Holds the writer (writing nothing) while the others queue, so
+            // that group commit finds them all waiting.
+            let flushesBefore = store.flushStatistics
             let started = DispatchSemaphore(value: 0)
-            async let first: String = store.write { db in
+            async let held: Void = store.pool.writeWithoutTransaction { _ in
                 started.signal()
                 Thread.sleep(forTimeInterval: 0.3)
-                try insertNote(db, id: "first", writer: 0, text: "")
-                return "first"
             }
             await withCheckedContinuation { continuation in
                 DispatchQueue.global().async {
@@ -276,8 +319,7 @@ final class StoreTests: XCTestCase {
                 }
                 return await group.reduce(into: [Int: Result<String, any Error>]()) { $0[$1.0] = $1.1 }
             }
-            let firstAnswer = try await first
-            XCTAssertEqual(firstAnswer, "first")
+            try await held
             XCTAssertEqual(outcomes.count, 300)
             for (index, outcome) in outcomes {
                 switch outcome {
@@ -290,11 +332,26 @@ final class StoreTests: XCTestCase {
                 }
             }
             let stored = try await countNotes(store)
-            XCTAssertEqual(stored, 1 + 270)
+            XCTAssertEqual(stored, 270)
             // Batches of at least 16 on average: resumed by jobs, not one by one.
             let (transactions, operations) = store.groupCommitStatistics
-            XCTAssertEqual(operations, 301)
+            XCTAssertEqual(operations, 300)
             XCTAssertLessThanOrEqual(transactions * 16, operations, "\(flush): \(operations) writes in \(transactions) transactions")
+            let flushes = store.flushStatistics
+            let byWriter = flushes.byWriter - flushesBefore.byWriter
+            let byFlushThread = flushes.flushes - flushesBefore.flushes - byWriter
+            switch flush {
+            case "writer flushes":
+                XCTAssertEqual(transactions, 1)
+                XCTAssertEqual(byWriter, 1)
+                XCTAssertEqual(byFlushThread, 0)
+            case "flush thread":
+                XCTAssertGreaterThanOrEqual(transactions, 3)
+                XCTAssertEqual(byWriter, 0, "callers were left queued or on their way back at every commit")
+                XCTAssertGreaterThan(byFlushThread, 0)
+            default:
+                XCTAssertEqual(flushes.flushes, 0)
+            }
             try store.close()
         }
     }
