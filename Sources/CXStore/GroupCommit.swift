@@ -52,7 +52,9 @@ import Synchronization
 /// for the writer to run while it is flushed, and the writer flushes it
 /// itself if the flush thread is idle (``WALSync/flushHereIfIdle()``), then
 /// gathers the next transaction as when it flushes in each commit: it does
-/// not commit early for the idle flush thread while those callers come back.
+/// not commit early for the idle flush thread while those callers come back,
+/// unless none has come for ``returnLull`` (callers that write once per
+/// request do not come back).
 /// Handing the flush over would only add the flush thread's wake-up (84–99
 /// µs here) and its resuming from afar to every transaction. 64 one-row
 /// writers (`cx-bench store`, which reports the flushes the writer did:
@@ -214,6 +216,17 @@ final class GroupCommit: Sendable {
     /// thread. Call under `condition`.
     private var flusherIdle: Bool { !state.writerFlushes && (sync?.isIdle ?? false) }
 
+    /// After a flush of its own, how long the writer waits for more of that
+    /// flush's callers with no operation arriving before it commits what it
+    /// has (and hands that to the idle flush thread) rather than wait up to
+    /// `maxBatchWait` for the rest. Callers that write once per request
+    /// (a service's handlers) do not come back as the store benchmark's
+    /// writers do: without this, a burst the writer flushed itself would
+    /// make the next request wait a whole `maxBatchWait`, where the idle
+    /// flush thread used to take it at once. The store benchmark's writers
+    /// come back a few microseconds apart.
+    static let returnLull = Duration.microseconds(200)
+
     /// The flush thread has nothing left to flush: a writer with operations
     /// in its open transaction commits them now.
     private func flusherWentIdle() {
@@ -337,13 +350,19 @@ final class GroupCommit: Sendable {
     private func nextArrivals(deadline: ContinuousClock.Instant, sync: WALSync?, waited: inout Duration) -> [Ticket] {
         condition.lock()
         defer { condition.unlock() }
+        let lullEnds = ContinuousClock.now + Self.returnLull
         while true {
             let flusherIdle = self.flusherIdle
             // An idle disk is worth more than a fuller transaction.
             if state.running > 0 && flusherIdle { return [] }
             if !state.waiting.isEmpty { break }
             if state.readyToCommit(flusherIdle: flusherIdle) { return [] }
-            let left = ContinuousClock.now.duration(to: deadline)
+            let now = ContinuousClock.now
+            // Waiting for the callers of the writer's own flush to come back,
+            // with the flush thread idle: not through a lull (see `returnLull`).
+            let inLull = state.running > 0 && state.writerFlushes && (sync?.isIdle ?? false)
+            if inLull && now >= lullEnds { return [] }
+            let left = now.duration(to: deadline)
             guard left > .zero && !state.closed else {
                 // Whoever was expected back did not come (or cannot, the
                 // store closing): they are gone.
@@ -352,7 +371,7 @@ final class GroupCommit: Sendable {
             }
             state.gathering = true
             let asleep = ContinuousClock.now
-            _ = condition.wait(until: Date(after: left))
+            _ = condition.wait(until: Date(after: inLull ? min(left, now.duration(to: lullEnds)) : left))
             waited += ContinuousClock.now - asleep
             state.gathering = false
         }

@@ -47,3 +47,22 @@ func countNotes(_ store: Store) async throws -> Int {
 }
 
 struct Refused: Error, Equatable { let id: String }
+
+/// Holds the store's writer, writing nothing, for `seconds` from about when
+/// this returns: operations queued meanwhile find it busy and wait together.
+func holdWriter(of store: Store, for seconds: TimeInterval) async -> Task<Void, any Error> {
+    let started = DispatchSemaphore(value: 0)
+    let held = Task {
+        try await store.pool.writeWithoutTransaction { _ in
+            started.signal()
+            Thread.sleep(forTimeInterval: seconds)
+        }
+    }
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async {
+            started.wait()
+            continuation.resume()
+        }
+    }
+    return held
+}

@@ -108,6 +108,33 @@ final class StoreTests: XCTestCase {
         XCTAssertTrue(StoreError.syncFailed(reason: "x").description.contains("restart"))
     }
 
+    /// Callers that write once (a service's request handlers) do not come
+    /// back after a transaction the writer flushed itself: the next write
+    /// waits a lull for them (`GroupCommit.returnLull`), not `maxBatchWait`.
+    func testAfterABurstTheWriterFlushedTheNextWriteIsNotHeldForItsCallers() async throws {
+        var options = StoreOptions()
+        options.maxBatchWait = .seconds(1)
+        let store = try openTestStore(directory, options: options)
+        let before = store.flushStatistics
+        let held = await holdWriter(of: store, for: 0.2)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<3 {
+                group.addTask { try await store.write { db in try insertNote(db, id: "burst\(index)", writer: index, text: "") } }
+            }
+            try await group.waitForAll()
+        }
+        try await held.value
+        XCTAssertEqual(store.flushStatistics.byWriter - before.byWriter, 1, "the burst was one transaction, flushed by the writer")
+        let clock = ContinuousClock()
+        let took = try await clock.measure {
+            try await store.write { db in try insertNote(db, id: "next", writer: 9, text: "") }
+        }
+        XCTAssertLessThan(took, .milliseconds(500), "the write waited for the burst's callers")
+        let stored = try await countNotes(store)
+        XCTAssertEqual(stored, 4)
+        try store.close()
+    }
+
     /// A writer that writes alone flushes its transactions itself, and its
     /// writes are on disk when acknowledged: the flush thread stays idle.
     func testALoneWritersTransactionsAreFlushedByTheWriter() async throws {
@@ -288,20 +315,10 @@ final class StoreTests: XCTestCase {
         ]
         for (flush, options) in configurations {
             let store = try openTestStore(directory.appendingPathComponent(flush), options: options)
-            // Holds the writer (writing nothing) while the others queue, so
-            // that group commit finds them all waiting.
+            // The others queue while the writer is held, so that group
+            // commit finds them all waiting.
             let flushesBefore = store.flushStatistics
-            let started = DispatchSemaphore(value: 0)
-            async let held: Void = store.pool.writeWithoutTransaction { _ in
-                started.signal()
-                Thread.sleep(forTimeInterval: 0.3)
-            }
-            await withCheckedContinuation { continuation in
-                DispatchQueue.global().async {
-                    started.wait()
-                    continuation.resume()
-                }
-            }
+            let held = await holdWriter(of: store, for: 0.3)
             let outcomes = await withTaskGroup(of: (Int, Result<String, any Error>).self) { group in
                 for index in 0..<300 {
                     group.addTask {
@@ -319,7 +336,7 @@ final class StoreTests: XCTestCase {
                 }
                 return await group.reduce(into: [Int: Result<String, any Error>]()) { $0[$1.0] = $1.1 }
             }
-            try await held
+            try await held.value
             XCTAssertEqual(outcomes.count, 300)
             for (index, outcome) in outcomes {
                 switch outcome {
