@@ -323,7 +323,6 @@ final class GroupCommit: Sendable {
             }
             let worked = ContinuousClock.now - started - waited
             busyTime.withLock { $0 += worked }
-            var flushedHere = false
             if let sync {
                 guard onlyThisBatch, let flushed = sync.flushHereIfIdle() else {
                     condition.lock()
@@ -332,12 +331,12 @@ final class GroupCommit: Sendable {
                     handToFlush(batch, outcomes, sync: sync)
                     continue
                 }
-                flushedHere = true
                 if case .failure(let failure) = flushed { outcomes = Array(repeating: .failure(failure), count: batch.count) }
             }
             condition.lock()
             state.returning += batch.count
-            state.writerFlushes = flushedHere
+            // Here with a flush thread only after a flush of the writer's own.
+            state.writerFlushes = sync != nil
             condition.unlock()
             Self.resume(batch, outcomes, by: .writer)
         }
