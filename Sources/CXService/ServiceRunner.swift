@@ -61,6 +61,7 @@ public enum ServiceRunner {
         for notice in resolved.notices {
             logger.log(level: resolved.server.accessControl == nil ? .warning : .notice, "\(notice)")
         }
+        TaskExecutorChoice.logged(to: logger)
         if sendsToPeers, resolved.server.accessControl != nil, try options.peerToken() == nil {
             logger.warning(
                 "no peer token ($CX_PEER_TOKEN or a peer line in the tokens file): peers with access control on will refuse this service's events, which wait in its outbox")

@@ -102,7 +102,11 @@ final class RunningService {
     ///   - reusing: a data directory of an earlier run, to restart on the same data.
     ///   - tokensFile: serve with access control, these tokens (`--tokens-file`);
     ///     nil serves without (`--no-auth`).
-    init(_ service: CXServiceName, extraArguments: [String] = [], reusing: URL? = nil, tokensFile: URL? = nil) throws {
+    ///   - environment: variables set for the service, beside this process's own.
+    init(
+        _ service: CXServiceName, extraArguments: [String] = [], reusing: URL? = nil, tokensFile: URL? = nil,
+        environment: [String: String] = [:]
+    ) throws {
         dataDirectory = reusing ?? FileManager.default.temporaryDirectory.appendingPathComponent("cx-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         let addressFile = dataDirectory.appendingPathComponent("address")
@@ -112,6 +116,7 @@ final class RunningService {
             "--listen", "127.0.0.1:0", "--address-file", addressFile.path, "--data-dir", dataDirectory.path,
         ] + (tokensFile.map { ["--tokens-file", $0.path] } ?? ["--no-auth"]) + extraArguments
             + Self.unnamedPeers(of: service, given: extraArguments)
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = logPipe
         logs = ReadBoth(out: nil, err: logPipe)

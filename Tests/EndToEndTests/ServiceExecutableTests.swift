@@ -43,6 +43,24 @@ final class ServiceExecutableTests: XCTestCase {
         XCTAssertTrue(level.stderr.contains("--log-level: \"loud\""), level.stderr)
     }
 
+    /// The services run their tasks on the event loops (CXWire's
+    /// `EventLoopConcurrency`) and answer calls so; `CX_EXECUTOR=default`
+    /// keeps Swift's own pool, and the log says which.
+    func testTasksRunOnTheEventLoopsUnlessAskedOtherwise() async throws {
+        for (environment, expected) in [([:], "tasks run on the event loops"), (["CX_EXECUTOR": "default"], "tasks run on Swift's own pool")] {
+            let running = try RunningService(.loyalty, environment: environment)
+            let client = try RPCClient(address: running.address)
+            for text in ["درود", "hello"] {
+                let echo = try await client.call(Cx_Wire_V1_Echo.echo, .with { $0.text = text })
+                XCTAssertEqual(echo.text, text)
+            }
+            await client.close()
+            let (status, log) = running.stop()
+            XCTAssertEqual(status, 0, log)
+            XCTAssertTrue(log.contains(expected), "expected \"\(expected)\" with \(environment); log:\n\(log)")
+        }
+    }
+
     func testJSONLogLinesCarryTheServerName() throws {
         let running = try RunningService(.feedback, extraArguments: ["--log-format", "json"])
         let (_, log) = running.stop()

@@ -75,7 +75,12 @@ struct CompareBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         let parsed = levels.split(separator: ",").compactMap { Concurrency(String($0)) }
-        let executor = ProcessInfo.processInfo.environment["CX_BENCH_EXECUTOR"] == "default" ? "Swift's default pool" : "NIO's event loops"
+        let executor =
+            switch ProcessInfo.processInfo.environment["CX_BENCH_EXECUTOR"] {
+            case "default": "Swift's default pool"
+            case "nio": "NIO's event loops (NIO's take-over)"
+            default: "NIO's event loops"
+            }
         print("Unary echo, \(payload)-byte payload, 127.0.0.1, \(duration)s per run after \(warmup)s warm-up, \(ProcessInfo.processInfo.activeProcessorCount) cores, tasks on \(executor), gRPC's tasks on \(grpcExecutor.summary), gRPC flush coalescing \(grpcFlushCoalescing.rawValue)")
         print("(cpu: cores this process kept busy during the run, warm-up included; others: cores used by other processes or stolen by the hypervisor)")
         print(row("level", "implementation", "calls/s", "p50 µs", "p99 µs", "p99.9 µs", "errors", "cpu", "others"))

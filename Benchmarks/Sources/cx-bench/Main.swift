@@ -1,4 +1,5 @@
 import ArgumentParser
+import CXWire
 import Foundation
 import NIOCore
 import NIOPosix
@@ -8,10 +9,14 @@ enum Entry {
     static func main() async {
         lineBufferStandardOutput()
         // The CX service executables run Swift Concurrency on NIO's event
-        // loops (see CXService.ServiceRunner); measure CXWire the same way,
-        // unless CX_BENCH_EXECUTOR=default asks for Swift's own pool.
-        if ProcessInfo.processInfo.environment["CX_BENCH_EXECUTOR"] != "default" {
-            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        // loops (see CXWire.EventLoopConcurrency); measure the same way,
+        // unless CX_BENCH_EXECUTOR asks for Swift's own pool (`default`) or
+        // NIO's own take-over (`nio`), which re-enqueues a task at each
+        // nonisolated async function it enters or returns into.
+        switch ProcessInfo.processInfo.environment["CX_BENCH_EXECUTOR"] {
+        case "default": break
+        case "nio": NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        default: EventLoopConcurrency.install()
         }
         await CXBench.main()
     }
