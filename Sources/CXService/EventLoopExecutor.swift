@@ -37,7 +37,8 @@ enum TaskExecutorChoice: Sendable {
     /// Set by `runConcurrencyOnEventLoops`; nil when it was not called.
     static let current = Mutex<TaskExecutorChoice?>(nil)
 
-    /// The log line for `ServiceRunner.run`, nil when nothing was chosen.
+    /// Logs where tasks run, for `ServiceRunner.run`; nothing when
+    /// `runConcurrencyOnEventLoops` was not called.
     static func logged(to logger: Logger) {
         switch current.withLock({ $0 }) {
         case .eventLoops: logger.info("tasks run on the event loops")
