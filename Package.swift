@@ -55,11 +55,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // C for what Swift's Glibc module leaves out: statx, for the log flush (WALSync.swift).
+        .target(name: "CCXStore"),
         // The SQLite store (GRDB): migrations, compressed bodies, group commit, idempotency.
         // Knows nothing of the wire.
         .target(
             name: "CXStore",
             dependencies: [
+                "CCXStore",
                 "CXModel",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C API, for binding hot statements directly (DirectBinding.swift).
@@ -222,7 +225,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CXStoreTests",
-            dependencies: ["CXStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["CCXStore", "CXStore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         // End to end: the real executables over loopback TCP.
