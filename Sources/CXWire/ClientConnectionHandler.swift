@@ -68,6 +68,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         failAll(closedError ?? RPCError(code: .unavailable, message: "connection to \(peer) closed before the call was answered"))
     }
 
+    /// Whether ``startCall(id:frame:deadline:waiter:)`` would send a call
+    /// now rather than fail it at once.
+    var takesCalls: Bool { context != nil && closedError == nil && goAwayError == nil }
+
     /// Sends call `id`, whose request `frame` is (see
     /// ``FastFrames/requestFrame(callID:method:payload:timeoutMicros:metadata:allocator:)``);
     /// `waiter` gets the server's answer, or an ``RPCError`` (deadline,

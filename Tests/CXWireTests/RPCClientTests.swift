@@ -134,6 +134,70 @@ final class RPCClientTests: XCTestCase {
         await client.close()
     }
 
+    /// A chain of `count` callback calls on `loop`, each started from the
+    /// last one's completion, as `cx-bench wire`'s loop callers run.
+    private final class Chain: @unchecked Sendable {  // touched on its loop only
+        var texts: [String] = []
+        var codes: [RPCCode] = []
+        var offLoop = 0
+        /// Completions that ran before the `call` that started them returned.
+        var early = 0
+        var returned = true
+    }
+
+    private func chain(
+        _ client: RPCClient, on loop: any EventLoop, count: Int, _ request: @escaping @Sendable (Int) -> Cx_Wire_V1_EchoRequest
+    ) async throws -> Chain {
+        let chain = Chain()
+        let done = loop.makePromise(of: Void.self)
+        @Sendable func step(_ index: Int) {
+            guard index < count else { return done.succeed() }
+            chain.returned = false
+            client.call(Cx_Wire_V1_Echo.echo, request(index), on: loop) { result in
+                if !loop.inEventLoop { chain.offLoop += 1 }
+                if !chain.returned { chain.early += 1 }
+                switch result {
+                case .success(let response): chain.texts.append(response.text)
+                case .failure(let error): chain.codes.append(error.code)
+                }
+                step(index + 1)
+            }
+            chain.returned = true
+        }
+        loop.execute { step(0) }
+        try await done.futureResult.get()
+        return chain
+    }
+
+    func testCallbackCallsAnswerOnTheLoopNeverBeforeReturningAndChainWithoutRecursing() async throws {
+        let (server, port) = try await startServer()
+        let group = MultiThreadedEventLoopGroup.singleton
+        let loop = group.next()
+        var configuration = RPCClientConfiguration(connections: 2)
+        configuration.limits.maxMessageSize = 1_024
+        configuration.backoff.initial = .seconds(30)  // once the server is gone, every call fails at once
+        let client = RPCClient(host: "127.0.0.1", port: port, configuration: configuration, group: group)
+
+        let answered = try await chain(client, on: loop, count: 500) { index in .with { $0.text = "پیام \(index)" } }
+        XCTAssertEqual(answered.texts, (0..<500).map { "پیام \($0)" })
+        XCTAssertEqual(answered.codes, [])
+        XCTAssertEqual(answered.offLoop, 0)
+
+        // Refused before anything is sent: still answered after `call` returns,
+        // so 20,000 in a chain do not grow the stack.
+        let tooLarge = try await chain(client, on: loop, count: 20_000) { _ in .with { $0.payload = Data(count: 2_048) } }
+        XCTAssertEqual(tooLarge.codes, Array(repeating: .resourceExhausted, count: 20_000))
+        XCTAssertEqual(tooLarge.early, 0)
+        XCTAssertEqual(tooLarge.offLoop, 0)
+
+        server.close()
+        try await server.waitUntilClosed()
+        let gone = try await chain(client, on: loop, count: 2_000) { _ in .with { $0.text = "gone" } }
+        XCTAssertEqual(gone.codes, Array(repeating: .unavailable, count: 2_000))
+        XCTAssertEqual(gone.early, 0)
+        await client.close()
+    }
+
     func testCallsFromTwoLoopsInStepUseEveryConnectionOfEach() async throws {
         // Two loops, two connections each. Calls alternate between the loops;
         // each loop's calls must still take its two connections in turn.

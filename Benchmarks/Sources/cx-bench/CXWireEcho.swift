@@ -79,13 +79,15 @@ enum CXWireEcho {
 }
 
 /// CXWire's client and server with the calls kept in flight on the event
-/// loops through the client's future API (`RPCClient.call(_:_:on:)`), as
+/// loops through the client's callback API (`RPCClient.call(_:_:on:completion:)`), as
 /// the bare echo's client keeps its own: no task per call. Each of the
 /// `connections x inFlight` callers is a chain on one loop that starts its
 /// next call when the last one completes.
 enum CXWireLoopEcho {
-    /// One caller: lives on its loop, counts its calls.
-    final class Caller {
+    /// One caller: lives on its loop, counts its calls. Sendable unchecked:
+    /// it is touched only on its loop, where the client calls back (its
+    /// connections are on every loop, so it has one there).
+    final class Caller: @unchecked Sendable {
         let client: RPCClient
         let request: Cx_Wire_V1_EchoRequest
         let eventLoop: any EventLoop
@@ -107,7 +109,7 @@ enum CXWireLoopEcho {
                 done.succeed()
                 return
             }
-            client.call(Cx_Wire_V1_Echo.echo, request, on: eventLoop).assumeIsolated().whenComplete { outcome in
+            client.call(Cx_Wire_V1_Echo.echo, request, on: eventLoop) { outcome in
                 let time = now()
                 if self.window.contains(time) {
                     switch outcome {

@@ -21,7 +21,7 @@ struct CompareBenchmark: AsyncParsableCommand {
             awaited by a Swift task as CXWire's calls are, grpc-swift-2 over HTTP/2 (GRPCCore 2.4.3, \
             grpc-swift-nio-transport 2.9.2, plaintext, one GRPCClient per connection, the same \
             Cx_Wire_V1_EchoRequest), and CXWire's client and server twice: each call awaited by a task, \
-            and calls kept in flight on the event loops through the client's future API, as the \
+            and calls kept in flight on the event loops through the client's callback API, as the \
             bare client keeps its own. Each level runs the five in that order with a warm-up before \
             each measured window. Then `store` (group commit vs \
             raw SQLite, both synchronous=FULL in WAL), and a summary with the ratios and targets.

@@ -23,7 +23,7 @@ struct WireBenchmark: AsyncParsableCommand {
     @Option(help: "Echo payload size in bytes.")
     var payload: Int = 32
 
-    @Option(help: "Which to run, comma-separated: bare (the reference), bare-async (the bare server, each call awaited by a task), cxwire (CXWire client and server, each call awaited by a task), cxwire-loop (the same, calls kept in flight on the event loops through the client's future API, no tasks), server (CXWire server driven by a pipelined NIO client), grpc (grpc-swift-2 over HTTP/2; `compare` runs it beside the others).")
+    @Option(help: "Which to run, comma-separated: bare (the reference), bare-async (the bare server, each call awaited by a task), cxwire (CXWire client and server, each call awaited by a task), cxwire-loop (the same, calls kept in flight on the event loops through the client's callback API, no tasks), server (CXWire server driven by a pipelined NIO client), grpc (grpc-swift-2 over HTTP/2; `compare` runs it beside the others).")
     var implementations: String = "bare,cxwire-loop,cxwire"
 
     @Option(help: "Where grpc's tasks run: dispatch (Swift's own pool), nio (NIO's event loops, as CXWire's) or loop (one event loop for all of gRPC).")
