@@ -4,20 +4,20 @@ import SwiftProtobuf
 
 /// Lets swift-protobuf parse from and serialize into a `ByteBuffer` without
 /// copying through `Data` or `[UInt8]`.
-struct ProtobufByteBuffer: SwiftProtobufContiguousBytes {
+///
+/// `Room` is how much room a serialized message gets in front of it, so the
+/// frame around it can be written there instead of copying the message: a
+/// response's envelope (``ProtobufByteBuffer``) or a request's
+/// (``RequestProtobufByteBuffer``).
+struct HeadroomByteBuffer<Room: Headroom>: SwiftProtobufContiguousBytes {
     var buffer: ByteBuffer
 
     init(_ buffer: ByteBuffer) { self.buffer = buffer }
 
-    /// Room left in front of the readable bytes, so a frame header (or a
-    /// whole response envelope, ``FastFrames/responseHeadroom``) can be
-    /// written there after serializing instead of copying the message.
-    static let headroom = FastFrames.responseHeadroom
-
     init(repeating: UInt8, count: Int) {
-        buffer = ByteBufferAllocator().buffer(capacity: count + Self.headroom)
-        buffer.writeRepeatingByte(0, count: Self.headroom)
-        buffer.moveReaderIndex(forwardBy: Self.headroom)
+        buffer = ByteBufferAllocator().buffer(capacity: count + Room.bytes)
+        buffer.moveWriterIndex(forwardBy: Room.bytes)  // within the capacity; never read before it is written
+        buffer.moveReaderIndex(forwardBy: Room.bytes)
         buffer.writeRepeatingByte(repeating, count: count)
     }
 
@@ -37,6 +37,21 @@ struct ProtobufByteBuffer: SwiftProtobufContiguousBytes {
     }
 }
 
+/// How many bytes ``HeadroomByteBuffer`` leaves in front of a message.
+protocol Headroom { static var bytes: Int { get } }
+
+/// A response envelope's room: ``FastFrames/responseHeadroom``.
+enum ResponseHeadroom: Headroom { static var bytes: Int { FastFrames.responseHeadroom } }
+
+/// A request envelope's room: ``FastFrames/requestHeadroom``.
+enum RequestHeadroom: Headroom { static var bytes: Int { FastFrames.requestHeadroom } }
+
+/// Messages in a `ByteBuffer`, with room for a response's envelope.
+typealias ProtobufByteBuffer = HeadroomByteBuffer<ResponseHeadroom>
+
+/// Messages in a `ByteBuffer`, with room for a request's envelope.
+typealias RequestProtobufByteBuffer = HeadroomByteBuffer<RequestHeadroom>
+
 extension SwiftProtobuf.Message {
     /// Decodes the readable bytes of `buffer`.
     init(buffer: ByteBuffer) throws {
@@ -47,6 +62,14 @@ extension SwiftProtobuf.Message {
     /// ``ProtobufByteBuffer/headroom`` bytes free in front of it.
     func serializedBuffer() throws -> ByteBuffer {
         let bytes: ProtobufByteBuffer = try serializedBytes()
+        return bytes.buffer
+    }
+
+    /// The message's protobuf binary encoding in a new `ByteBuffer`, with
+    /// ``FastFrames/requestHeadroom`` bytes free in front of it: a request's
+    /// payload, for ``FastFrames/requestFrame(callID:method:payload:timeoutMicros:metadata:allocator:)``.
+    func serializedRequestBuffer() throws -> ByteBuffer {
+        let bytes: RequestProtobufByteBuffer = try serializedBytes()
         return bytes.buffer
     }
 }

@@ -1,4 +1,5 @@
 import CXModel
+import Foundation
 import NIOCore
 
 /// Reads and writes, by hand, the two frames that carry nearly every byte
@@ -181,9 +182,15 @@ enum FastFrames {
     }
 
     /// Whether `bytes[range]` is exactly `text`'s UTF-8.
+    ///
+    /// With `memcmp`: `elementsEqual` went byte by byte through generic
+    /// iterators (0.6% of an echo call's CPU in `perf`).
     private static func bytes(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, spell text: String) -> Bool {
-        text.utf8.count == range.count
-            && text.utf8.withContiguousStorageIfAvailable { UnsafeRawBufferPointer(rebasing: bytes[range]).elementsEqual($0) } == true
+        guard text.utf8.count == range.count else { return false }
+        guard let base = bytes.baseAddress, !range.isEmpty else { return true }
+        return text.utf8.withContiguousStorageIfAvailable { utf8 in
+            memcmp(base + range.lowerBound, utf8.baseAddress!, range.count) == 0
+        } == true
     }
 
     /// Protobuf's varints and lengths over raw bytes; nil on anything short
@@ -227,21 +234,34 @@ enum FastFrames {
 
     // MARK: Writing
 
+    /// Room a request's payload is serialized with in front of it
+    /// (``RequestProtobufByteBuffer``): enough for the envelope of a call
+    /// with a method name and a bearer token, which
+    /// ``requestFrame(callID:method:payload:timeoutMicros:metadata:allocator:)``
+    /// then writes in place instead of copying the payload.
+    static let requestHeadroom = 256
+
     /// A request frame, header included, ready for the socket (or for
     /// ``FrameEncoder`` to compress).
+    ///
+    /// The payload field comes last (protobuf readers take fields in any
+    /// order): when `payload` has the envelope's size free in front of it,
+    /// the envelope is written there and the payload is not copied.
     static func requestFrame(
-        callID: UInt64, method: String, payload: UnsafeRawBufferPointer, timeoutMicros: UInt64, metadata: [String: String],
+        callID: UInt64, method: String, payload: inout ByteBuffer, timeoutMicros: UInt64, metadata: [String: String],
         allocator: ByteBufferAllocator
     ) -> ByteBuffer {
         var entries = 0
         for (key, value) in metadata { entries += fieldSize(entrySize(key, value)) }
         var body = fieldSize(method.utf8.count) + entries
-        if !payload.isEmpty { body += fieldSize(payload.count) }
+        if payload.readableBytes > 0 { body += fieldSize(payload.readableBytes) }
         if timeoutMicros != 0 { body += 1 + varintSize(timeoutMicros) }
         let message = (callID == 0 ? 0 : 1 + varintSize(callID)) + fieldSize(body)
         let total = FrameParser.headerSize + message
-        var out = allocator.buffer(capacity: total)
-        out.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { raw in
+        let payloadLength = payload.readableBytes
+        let envelope = total - payloadLength
+
+        func writeEnvelope(_ raw: UnsafeMutableRawBufferPointer) {
             var writer = RawWriter(raw)
             writer.putFrameStart(message: message, callID: callID)
             writer.put(0x12)
@@ -249,11 +269,6 @@ enum FastFrames {
             writer.put(0x0a)
             writer.putVarint(UInt64(method.utf8.count))
             writer.put(method)
-            if !payload.isEmpty {
-                writer.put(0x12)
-                writer.putVarint(UInt64(payload.count))
-                writer.put(payload)
-            }
             if timeoutMicros != 0 {
                 writer.put(0x18)
                 writer.putVarint(timeoutMicros)
@@ -268,9 +283,24 @@ enum FastFrames {
                 writer.putVarint(UInt64(value.utf8.count))
                 writer.put(value)
             }
-            precondition(writer.index == total, "request frame: wrote \(writer.index) bytes of \(total)")
-            return total
+            if payloadLength > 0 {
+                writer.put(0x12)
+                writer.putVarint(UInt64(payloadLength))
+            }
+            precondition(writer.index == envelope, "request frame: wrote an envelope of \(writer.index) bytes, not \(envelope)")
         }
+
+        if payload.readerIndex >= envelope {
+            payload.moveReaderIndex(to: payload.readerIndex - envelope)
+            payload.withUnsafeMutableReadableBytes { raw in writeEnvelope(UnsafeMutableRawBufferPointer(rebasing: raw[0..<envelope])) }
+            return payload
+        }
+        var out = allocator.buffer(capacity: total)
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: envelope) { raw in
+            writeEnvelope(UnsafeMutableRawBufferPointer(rebasing: raw[0..<envelope]))
+            return envelope
+        }
+        out.writeImmutableBuffer(payload)
         return out
     }
 

@@ -92,7 +92,7 @@ public final class RPCClient: Sendable {
         options: CallOptions = CallOptions()
     ) async throws -> Response {
         let payload = try Self.encode(request)
-        return try decode(Response.self, from: try await call(method: method.fullName, payload: payload, options: options))
+        return try decode(Response.self, from: try await call(method: method.fullName, payload: consume payload, options: options))
     }
 
     /// Calls a method by its full name with an encoded request; returns the
@@ -154,7 +154,7 @@ public final class RPCClient: Sendable {
         do {
             let payload = try Self.encode(request)
             connection = self.connection(preferring: eventLoop)
-            frame = try self.frame(method: method.fullName, payload: payload, options: options, connection: connection)
+            frame = try self.frame(method: method.fullName, payload: consume payload, options: options, connection: connection)
         } catch {
             eventLoop.execute { completion(.failure(error)) }
             return
@@ -208,10 +208,10 @@ public final class RPCClient: Sendable {
     }
 
     /// The core of every call: the OK response's payload, or the error.
-    func call(method: String, payload: ByteBuffer, options: CallOptions) async throws -> ByteBuffer {
+    func call(method: String, payload: consuming ByteBuffer, options: CallOptions) async throws -> ByteBuffer {
         if Task.isCancelled { throw RPCError(code: .cancelled, message: "call cancelled by the caller") }
         let connection = connection(preferring: nil)
-        let (id, frame, deadline) = try frame(method: method, payload: payload, options: options, connection: connection)
+        let (id, frame, deadline) = try frame(method: method, payload: consume payload, options: options, connection: connection)
         let ready = try await connection.ready()
         let eventLoop = ready.channel.eventLoop
         let handler = ready.handler
@@ -252,8 +252,12 @@ public final class RPCClient: Sendable {
 
     /// Checks the request's size and writes its frame, with a new call id
     /// of `connection`'s.
+    ///
+    /// `payload` is consumed: when it was serialized with room in front
+    /// (``RPCClient/encode(_:)``) and nothing else holds it, the envelope is
+    /// written into that room and the payload is not copied.
     private func frame(
-        method: String, payload: ByteBuffer, options: CallOptions, connection: ClientConnection
+        method: String, payload: consuming ByteBuffer, options: CallOptions, connection: ClientConnection
     ) throws(RPCError) -> (id: UInt64, frame: ByteBuffer, deadline: NIODeadline) {
         // The limit covers the whole frame; the envelope around the payload
         // is the method, the metadata and a few dozen bytes of framing.
@@ -268,11 +272,10 @@ public final class RPCClient: Sendable {
         let metadata = configuration.metadata.isEmpty
             ? options.metadata : configuration.metadata.merging(options.metadata) { _, call in call }
         let id = connection.nextCallID()
-        let frame = payload.withUnsafeReadableBytes { bytes in
-            FastFrames.requestFrame(
-                callID: id, method: method, payload: bytes, timeoutMicros: UInt64(max(1, timeout.nanoseconds / 1_000)),
-                metadata: metadata, allocator: Self.allocator)
-        }
+        var payload = consume payload
+        let frame = FastFrames.requestFrame(
+            callID: id, method: method, payload: &payload, timeoutMicros: UInt64(max(1, timeout.nanoseconds / 1_000)),
+            metadata: metadata, allocator: Self.allocator)
         return (id, frame, NIODeadline.now() + timeout)
     }
 
@@ -280,7 +283,7 @@ public final class RPCClient: Sendable {
 
     private static func encode<Request: CXMessage>(_ request: Request) throws(RPCError) -> ByteBuffer {
         do {
-            return try request.serializedBuffer()
+            return try request.serializedRequestBuffer()
         } catch {
             throw RPCError(code: .invalidArgument, message: "request: cannot be encoded as \(Request.protoMessageName): \(error)")
         }

@@ -48,10 +48,22 @@ final class FastFramesTests: XCTestCase {
         var generator = Generator(state: 1)
         for _ in 0..<2_000 {
             let (id, request) = randomRequest(&generator)
-            let framed = request.payload.withUnsafeBytes { payload in
-                FastFrames.requestFrame(
-                    callID: id, method: request.method, payload: payload, timeoutMicros: request.timeoutMicros,
-                    metadata: request.metadata, allocator: ByteBufferAllocator())
+            // Every other request with room in front of its payload, written in place; the rest copied.
+            var payload = ByteBuffer(bytes: request.payload)
+            let roomy = id % 2 == 0
+            if roomy {
+                var withRoom = RequestProtobufByteBuffer(repeating: 0, count: 0).buffer
+                withRoom.writeBytes(request.payload)
+                payload = withRoom
+            }
+            let framed = FastFrames.requestFrame(
+                callID: id, method: request.method, payload: &payload, timeoutMicros: request.timeoutMicros,
+                metadata: request.metadata, allocator: ByteBufferAllocator())
+            let envelope = framed.readableBytes - request.payload.count
+            if roomy && envelope <= FastFrames.requestHeadroom {
+                XCTAssertEqual(framed.readerIndex, FastFrames.requestHeadroom - envelope, "the envelope went into the room in front")
+            } else {
+                XCTAssertEqual(framed.readerIndex, 0, "a new buffer")
             }
             var stream = framed
             let message = try XCTUnwrap(try FrameParser().nextMessage(from: &stream))
