@@ -6,7 +6,7 @@ import NIOCore
 /// deadline, and fails all of them if the connection ends.
 ///
 /// It flushes after every frame; ``FlushCoalescer`` makes that one
-/// flush per event-loop tick.
+/// flush per socket read (or per event-loop tick, outside reads).
 ///
 /// Calls enter through ``startCall(id:frame:deadline:waiter:)`` on the
 /// channel's event loop, not through the pipeline: the caller's task is

@@ -184,7 +184,7 @@ public final class RPCClient: Sendable {
                     ready.handler.value.startCall(id: frame.id, frame: frame.1, deadline: frame.2, waiter: waiter)
                 }
             case .failure(let error):
-                // The future may have failed already (a connect backing off), and this run inline.
+                // The future may have failed already (a connect backing off), so this may run inline.
                 eventLoop.execute { completion(.failure(connection.unreachable(error))) }
             }
         }

@@ -12,7 +12,7 @@ struct ServerDrainEvent: Sendable {}
 /// connection on a protocol violation, after idleness, or once drained.
 ///
 /// It flushes after every frame; ``FlushCoalescer`` makes that one
-/// flush per event-loop tick.
+/// flush per socket read (or per event-loop tick, outside reads).
 ///
 /// Lives on the channel's event loop; handler tasks come back to it with
 /// their results through `NIOLoopBound`.
