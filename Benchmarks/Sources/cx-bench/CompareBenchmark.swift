@@ -17,12 +17,13 @@ struct CompareBenchmark: AsyncParsableCommand {
         abstract: "One run for the comparison: CXWire vs grpc-swift-2 vs a bare SwiftNIO echo, then CXStore vs raw SQLite.",
         discussion: """
             Unary Echo with the same payload over 127.0.0.1, all in this process: the bare \
-            SwiftNIO length-prefixed echo (see `wire`), the same bare server with each call \
-            awaited by a Swift task as CXWire's calls are, grpc-swift-2 over HTTP/2 (GRPCCore 2.4.3, \
+            SwiftNIO length-prefixed echo (see `wire`), the bare echo with the Echo messages \
+            encoded and decoded by swift-protobuf (the floor for any protobuf RPC), the same bare \
+            server with each call awaited by a Swift task as CXWire's calls are, grpc-swift-2 over HTTP/2 (GRPCCore 2.4.3, \
             grpc-swift-nio-transport 2.9.2, plaintext, one GRPCClient per connection, the same \
             Cx_Wire_V1_EchoRequest), and CXWire's client and server twice: each call awaited by a task, \
             and calls kept in flight on the event loops through the client's callback API, as the \
-            bare client keeps its own. Each level runs the five in that order with a warm-up before \
+            bare client keeps its own. Each level runs the six in that order with a warm-up before \
             each measured window. Then `store` (group commit vs \
             raw SQLite, both synchronous=FULL in WAL), and a summary with the ratios and targets.
             """)
@@ -67,6 +68,7 @@ struct CompareBenchmark: AsyncParsableCommand {
     struct Level {
         var level: Concurrency
         var bare: LoadResult
+        var floor: LoadResult
         var bareAsync: LoadResult
         var grpc: LoadResult
         var cxwire: LoadResult
@@ -99,6 +101,9 @@ struct CompareBenchmark: AsyncParsableCommand {
             let bare = try await measure("bare NIO echo") {
                 try await BareEcho.run(concurrency: level, payloadSize: payload, window: window())
             }
+            let floor = try await measure("bare + protobuf") {
+                try await BareProtobufEcho.run(concurrency: level, payloadSize: payload, window: window())
+            }
             let bareAsync = try await measure("bare async") {
                 try await BareAsyncEcho.run(concurrency: level, payloadSize: payload, window: window())
             }
@@ -113,7 +118,7 @@ struct CompareBenchmark: AsyncParsableCommand {
             let cxwireLoop = try await measure("CXWire on loops") {
                 try await CXWireLoopEcho.run(concurrency: level, payloadSize: payload, window: window())
             }
-            measured.append(Level(level: level, bare: bare, bareAsync: bareAsync, grpc: grpc, cxwire: cxwire, cxwireLoop: cxwireLoop))
+            measured.append(Level(level: level, bare: bare, floor: floor, bareAsync: bareAsync, grpc: grpc, cxwire: cxwire, cxwireLoop: cxwireLoop))
         }
 
         var store: StoreBenchmark.Figures?
@@ -144,6 +149,8 @@ struct CompareBenchmark: AsyncParsableCommand {
             target(String(format: "CXWire >= 2x gRPC calls/s at 16x8: %.2fx", vsGRPC), met: vsGRPC >= 2)
             let vsBare = ratio(m.cxwireLoop, m.bare)
             target(String(format: "CXWire >= 2/3 of bare NIO echo calls/s at 16x8, both with calls kept in flight on the loops: %.2f", vsBare), met: vsBare >= 2.0 / 3.0)
+            print(String(format: "  (the bare echo with only swift-protobuf's encoding and decoding of the Echo messages added: %.2f of bare; CXWire on loops: %.2f of that)",
+                ratio(m.floor, m.bare), ratio(m.cxwireLoop, m.floor)))
             print(String(format: "  (CXWire's awaited calls against the bare echo's pipelined ones: %.2f; against the bare echo's awaited calls: %.2f)",
                 ratio(m.cxwire, m.bare), ratio(m.cxwire, m.bareAsync)))
         } else {
@@ -156,7 +163,7 @@ struct CompareBenchmark: AsyncParsableCommand {
             print("  (16x1 not run)")
         }
         let errors = measured.reduce(UInt64(0)) {
-            $0 + $1.bare.errors + $1.bareAsync.errors + $1.grpc.errors + $1.cxwire.errors + $1.cxwireLoop.errors
+            $0 + $1.bare.errors + $1.floor.errors + $1.bareAsync.errors + $1.grpc.errors + $1.cxwire.errors + $1.cxwireLoop.errors
         }
         if errors > 0 { print("  \(errors) calls failed: see the errors column") }
     }

@@ -23,7 +23,7 @@ struct WireBenchmark: AsyncParsableCommand {
     @Option(help: "Echo payload size in bytes.")
     var payload: Int = 32
 
-    @Option(help: "Which to run, comma-separated: bare (the reference), bare-async (the bare server, each call awaited by a task), cxwire (CXWire client and server, each call awaited by a task), cxwire-loop (the same, calls kept in flight on the event loops through the client's callback API, no tasks), server (CXWire server driven by a pipelined NIO client), grpc (grpc-swift-2 over HTTP/2; `compare` runs it beside the others).")
+    @Option(help: "Which to run, comma-separated: bare (the reference), bare-protobuf (the bare echo with the Echo messages encoded and decoded by swift-protobuf: a floor for any protobuf RPC), bare-async (the bare server, each call awaited by a task), cxwire (CXWire client and server, each call awaited by a task), cxwire-loop (the same, calls kept in flight on the event loops through the client's callback API, no tasks), server (CXWire server driven by a pipelined NIO client), grpc (grpc-swift-2 over HTTP/2; `compare` runs it beside the others).")
     var implementations: String = "bare,cxwire-loop,cxwire"
 
     @Option(help: "Where grpc's tasks run: dispatch (Swift's own pool), nio (NIO's event loops, as CXWire's) or loop (one event loop for all of gRPC).")
@@ -53,6 +53,10 @@ struct WireBenchmark: AsyncParsableCommand {
             if chosen.contains("bare") {
                 bare = try await BareEcho.run(concurrency: level, payloadSize: payload, window: Window(warmup: warmup, duration: duration))
                 report(level, "bare NIO echo", bare!, reference: nil)
+            }
+            if chosen.contains("bare-protobuf") {
+                let floor = try await BareProtobufEcho.run(concurrency: level, payloadSize: payload, window: Window(warmup: warmup, duration: duration))
+                report(level, "bare + protobuf", floor, reference: bare)
             }
             if chosen.contains("bare-async") {
                 let bareAsync = try await BareAsyncEcho.run(concurrency: level, payloadSize: payload, window: Window(warmup: warmup, duration: duration))
