@@ -76,7 +76,7 @@ extension SwiftProtobuf.Message {
 
 extension Cx_Wire_V1_Frame {
     /// The frame as it goes on the wire: the 5-byte header (not compressed;
-    /// ``FrameEncoder`` compresses large frames) and the serialized message,
+    /// ``FrameStream`` compresses large frames) and the serialized message,
     /// the header written into the message's headroom.
     func framedBuffer() throws -> ByteBuffer {
         var message = try serializedBuffer()

@@ -146,10 +146,7 @@ final class ClientConnection: Sendable {
                 let id = ObjectIdentifier(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(FlushCoalescer())
-                    try sync.addHandler(FrameDecoder(maxMessageSize: limits.maxMessageSize))
-                    try sync.addHandler(FrameEncoder(compressionThreshold: limits.compressionThreshold))
-                    try sync.addHandler(ClientConnectionHandler(peer: peer, answering: answering) { goAway in
+                    try sync.addHandler(ClientConnectionHandler(peer: peer, limits: limits, answering: answering) { goAway in
                         // The server takes no new calls here: new calls go to a new
                         // connection, after a backoff if it refused us for load.
                         self.retire(channelID: id, goAway: goAway)

@@ -1,12 +1,13 @@
 import CXModel
 import NIOCore
 
-/// The client side of one connection: keeps the calls in flight by id,
-/// matches responses to them in whatever order they come, fails each at its
-/// deadline, and fails all of them if the connection ends.
+/// The client side of one connection, alone in its pipeline: splits the
+/// byte stream into `Frame`s (its ``FrameStream``), keeps the calls in
+/// flight by id, matches responses to them in whatever order they come,
+/// fails each at its deadline, and fails all of them if the connection ends.
 ///
-/// It flushes after every frame; ``FlushCoalescer`` makes that one
-/// flush per socket read (or per event-loop tick, outside reads).
+/// It asks for a flush after every frame; its ``FrameStream`` makes that
+/// one flush per socket read (or per event-loop tick, outside reads).
 ///
 /// Calls enter through ``startCall(id:frame:deadline:waiter:)`` on the
 /// channel's event loop, not through the pipeline: the caller's task is
@@ -46,6 +47,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private let onGoAway: @Sendable (RPCError) -> Void
     private var pending: [UInt64: Pending] = [:]
     private var context: ChannelHandlerContext?
+    private var stream: FrameStream
     /// Set once the connection is going or gone: new calls fail with it.
     private var closedError: RPCError?
     /// The server's GoAway: why calls unanswered at the close failed.
@@ -55,8 +57,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var cancelledEarly: Set<UInt64> = []
     private var deadlineTimer = DeadlineTimer()
 
-    init(peer: String, answering: AnsweringMark.Slot, onGoAway: @escaping @Sendable (RPCError) -> Void) {
+    init(peer: String, limits: WireLimits, answering: AnsweringMark.Slot, onGoAway: @escaping @Sendable (RPCError) -> Void) {
         self.peer = peer
+        stream = FrameStream(limits: limits)
         self.answering = answering
         self.onGoAway = onGoAway
     }
@@ -90,8 +93,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
         pending[id] = Pending(waiter: waiter, deadline: deadline)
         armDeadlineTimer(for: deadline, context: context)
-        context.write(wrapOutboundOut(frame), promise: nil)
-        context.flush()
+        write(frame, context: context)
+        flush(context: context)
     }
 
     /// The caller gave up on call `id` (its task was cancelled). Event loop only.
@@ -108,11 +111,32 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         frame.callID = id
         frame.cancel = Cx_Wire_V1_Cancel()
         send(frame, context: context)
-        context.flush()
+        flush(context: context)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let message = unwrapInboundIn(data)
+        stream.receive(unwrapInboundIn(data))
+        // Once the connection is failed (a bad frame), nothing more is read:
+        // the stream stops, and the close makes it end.
+        while true {
+            let message: ByteBuffer
+            do {
+                guard let next = try stream.nextMessage() else { return }
+                message = next
+            } catch {
+                fail(context: context, RPCError(code: .unavailable, message: "\(peer) sent a bad frame: \(error)"))
+                return
+            }
+            frameRead(message, context: context)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if stream.readComplete() { context.flush() }
+        context.fireChannelReadComplete()
+    }
+
+    private func frameRead(_ message: ByteBuffer, context: ChannelHandlerContext) {
         if let (id, payload) = FastFrames.parseOKResponse(message) {
             guard let call = pending.removeValue(forKey: id) else { return }  // expired or cancelled
             deliver(.success(payload), to: call.waiter)
@@ -142,7 +166,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             var pong = Cx_Wire_V1_Frame()
             pong.pong.data = ping.data
             send(pong, context: context)
-            context.flush()
+            flush(context: context)
         case .pong:
             break
         case .request, .cancel, .none:
@@ -166,13 +190,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if let truncated = stream.end(), closedError == nil {
+            closedError = RPCError(code: .unavailable, message: "\(peer) sent a bad frame: \(truncated)")
+        }
         failAll(closedError ?? goAwayError ?? RPCError(code: .unavailable, message: "connection to \(peer) closed before the call was answered"))
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let message = (error as? FrameError).map { "\(peer) sent a bad frame: \($0)" } ?? "connection to \(peer) failed: \(error)"
-        fail(context: context, RPCError(code: .unavailable, message: message))
+        fail(context: context, RPCError(code: .unavailable, message: "connection to \(peer) failed: \(error)"))
     }
 
     private func fail(context: ChannelHandlerContext, _ error: RPCError) {
@@ -192,7 +218,24 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private func send(_ frame: Cx_Wire_V1_Frame, context: ChannelHandlerContext) {
         // Cancel and Pong hold numbers only: swift-protobuf cannot fail to encode them.
         guard let framed = try? frame.framedBuffer() else { return }
-        context.write(wrapOutboundOut(framed), promise: nil)
+        write(framed, context: context)
+    }
+
+    /// Writes a whole frame, compressed when large (see ``FrameStream``).
+    private func write(_ frame: ByteBuffer, context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(stream.outbound(frame, allocator: context.channel.allocator)), promise: nil)
+    }
+
+    /// Sends what was written: at the end of the socket read being handled,
+    /// or else at the end of the event loop's tick (see ``FrameStream``).
+    private func flush(context: ChannelHandlerContext) {
+        guard stream.flushRequested() else { return }
+        // The strong capture is on purpose: a weak reference would give this
+        // handler a side table, and every retain and release would go slow.
+        context.eventLoop.assumeIsolated().execute {
+            self.stream.scheduledFlushIsDue()
+            self.context?.flush()
+        }
     }
 
     private func armDeadlineTimer(for deadline: NIODeadline, context: ChannelHandlerContext) {
@@ -214,7 +257,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             frame.cancel = Cx_Wire_V1_Cancel()
             send(frame, context: context)
         }
-        if !expired.isEmpty { context.flush() }
+        if !expired.isEmpty { flush(context: context) }
         if let next { armDeadlineTimer(for: next, context: context) }
     }
 }

@@ -242,7 +242,7 @@ enum FastFrames {
     static let requestHeadroom = 256
 
     /// A request frame, header included, ready for the socket (or for
-    /// ``FrameEncoder`` to compress).
+    /// the connection's ``FrameStream`` to compress).
     ///
     /// The payload field comes last (protobuf readers take fields in any
     /// order): when `payload` has the envelope's size free in front of it,

@@ -40,8 +40,8 @@ public enum FrameError: Error, Hashable, Sendable, CustomStringConvertible {
 /// (4 bytes, big-endian), then `length` bytes of message, zlib-compressed
 /// when flag bit 0 is set.
 ///
-/// Plain logic over `ByteBuffer`, no channel: ``FrameDecoder`` wraps it for
-/// NIO. A length over the limit is refused from the header alone, before
+/// Plain logic over `ByteBuffer`, no channel: ``FrameStream`` uses it
+/// inside the connection handlers. A length over the limit is refused from the header alone, before
 /// the message is buffered; inflating is bounded by the same limit.
 public struct FrameParser: Sendable {
     public static let headerSize = 5

@@ -104,9 +104,6 @@ public final class RPCServer: Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(FlushCoalescer())
-                    try sync.addHandler(FrameDecoder(maxMessageSize: configuration.limits.maxMessageSize))
-                    try sync.addHandler(FrameEncoder(compressionThreshold: configuration.limits.compressionThreshold))
                     try sync.addHandler(ServerConnectionHandler(
                         router: router, configuration: configuration, stats: stats, logger: logger,
                         rejection: rejection))

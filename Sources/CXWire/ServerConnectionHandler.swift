@@ -6,13 +6,14 @@ import NIOCore
 /// Asks a connection to stop taking new calls, answer the ones it has, then close.
 struct ServerDrainEvent: Sendable {}
 
-/// The server side of one connection: reads `Frame`s, runs each request's
-/// handler as its own task, answers in whatever order handlers finish,
-/// enforces deadlines and the per-connection call limit, and closes the
-/// connection on a protocol violation, after idleness, or once drained.
+/// The server side of one connection, alone in its pipeline: splits the
+/// byte stream into `Frame`s (its ``FrameStream``), runs each request's
+/// handler inline or as its own task, answers in whatever order handlers
+/// finish, enforces deadlines and the per-connection call limit, and closes
+/// the connection on a protocol violation, after idleness, or once drained.
 ///
-/// It flushes after every frame; ``FlushCoalescer`` makes that one
-/// flush per socket read (or per event-loop tick, outside reads).
+/// It asks for a flush after every frame; its ``FrameStream`` makes that
+/// one flush per socket read (or per event-loop tick, outside reads).
 ///
 /// Lives on the channel's event loop; handler tasks come back to it with
 /// their results through `NIOLoopBound`.
@@ -38,19 +39,18 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private let rejection: RPCError?
 
     private var context: ChannelHandlerContext?
+    private var stream: FrameStream
     private var calls: [UInt64: Call] = [:]
     private var peer = "unknown"
     private var draining = false
     private var goAwaySent = false
     private var closing = false
     private var deadlineTimer = DeadlineTimer()
-    /// When a frame last arrived; with no calls in flight for the idle
-    /// timeout after it, the connection is closed.
+    /// When bytes last arrived; with no calls in flight for the idle
+    /// timeout after them, the connection is closed. Every frame of one
+    /// socket read takes it for its deadline too, instead of reading the
+    /// clock per frame.
     private var lastRead = NIODeadline.now()
-    /// When the socket read that is being handled began: every frame of one
-    /// read shares it, for its deadline and `lastRead`, instead of reading
-    /// the clock per frame. Cleared when the read is over.
-    private var readTime: NIODeadline?
     private var idleCheck: Scheduled<Void>?
     /// The method of this connection's last routed call and its route: the
     /// next call of the same method skips making its name and the router's
@@ -63,6 +63,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.stats = stats
         self.logger = logger
         self.rejection = rejection
+        stream = FrameStream(limits: configuration.limits)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -100,6 +101,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if let truncated = stream.end() {
+            logger.debug("client closed inside a frame", metadata: ["peer": "\(peer)", "error": "\(truncated)"])
+        }
         for (_, call) in calls { call.task?.cancel() }
         idleCheck?.cancel()
         idleCheck = nil
@@ -110,13 +114,25 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !closing else { return }
-        if readTime == nil {
-            let now = NIODeadline.now()
-            readTime = now
-            lastRead = now
+        guard !closing else { return }  // what follows a GoAway is not read, nor kept
+        stream.receive(unwrapInboundIn(data))
+        lastRead = .now()
+        // `closing` is checked again after each frame: one may end the
+        // connection (a protocol violation), and what follows is not read.
+        while !closing {
+            let message: ByteBuffer
+            do {
+                guard let next = try stream.nextMessage() else { return }
+                message = next
+            } catch {
+                protocolViolation(error, context: context)
+                return
+            }
+            frameRead(message, context: context)
         }
-        let message = unwrapInboundIn(data)
+    }
+
+    private func frameRead(_ message: ByteBuffer, context: ChannelHandlerContext) {
         if let request = FastFrames.parseRequest(message, knownMethod: lastCall?.method ?? "") {
             guard request.callID != 0 else {
                 protocolViolation(FrameError.malformedEnvelope("call id 0 is reserved for connection frames"), context: context)
@@ -150,7 +166,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             var pong = Cx_Wire_V1_Frame()
             pong.pong.data = ping.data
             send(pong, context: context)
-            context.flush()
+            flush(context: context)
         case .pong:
             break  // an answer to nothing we sent; harmless
         case .response, .goAway, .none:
@@ -169,21 +185,14 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        readTime = nil
+        if stream.readComplete() { context.flush() }
         context.fireChannelReadComplete()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if closing { return }  // we are closing; what is left in the stream no longer matters
-        if case .truncatedFrame = error as? FrameError {
-            logger.debug("client closed inside a frame", metadata: ["peer": "\(peer)", "error": "\(error)"])
-            context.close(promise: nil)
-        } else if let frameError = error as? FrameError {
-            protocolViolation(frameError, context: context)
-        } else {
-            logger.debug("connection error", metadata: ["peer": "\(peer)", "error": "\(error)"])
-            context.close(promise: nil)
-        }
+        logger.debug("connection error", metadata: ["peer": "\(peer)", "error": "\(error)"])
+        context.close(promise: nil)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -198,7 +207,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 var frame = Cx_Wire_V1_Frame()
                 frame.goAway.status = RPCError(code: .unavailable, message: "server is shutting down").wireStatus
                 send(frame, context: context)
-                context.flush()
+                flush(context: context)
                 goAwaySent = true
             }
         default:
@@ -265,7 +274,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         } else {
             timeout = min(.microseconds(Int64(clamping: timeoutMicros)), configuration.maxTimeout)
         }
-        let deadline = (readTime ?? .now()) + timeout
+        let deadline = lastRead + timeout
         let serverContext = ServerContext(
             callID: id, method: method, metadata: metadata, deadline: deadline, peer: peer,
             logger: logger)
@@ -398,8 +407,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 code: .resourceExhausted,
                 message: "response of \(payload.readableBytes) bytes is over the \(configuration.limits.maxMessageSize)-byte message limit; ask for less (a smaller page)")
         case .success(let payload):
-            context.write(wrapOutboundOut(FastFrames.responseFrame(callID: id, payload: payload)), promise: nil)
-            context.flush()
+            write(FastFrames.responseFrame(callID: id, payload: payload), context: context)
+            flush(context: context)
             return
         case .failure(let error):
             status = error
@@ -408,13 +417,30 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         frame.callID = id
         frame.response.status = status.wireStatus
         send(frame, context: context)
-        context.flush()
+        flush(context: context)
+    }
+
+    /// Writes a whole frame, compressed when large (see ``FrameStream``).
+    private func write(_ frame: ByteBuffer, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        context.write(wrapOutboundOut(stream.outbound(frame, allocator: context.channel.allocator)), promise: promise)
+    }
+
+    /// Sends what was written: at the end of the socket read being handled,
+    /// or else at the end of the event loop's tick (see ``FrameStream``).
+    private func flush(context: ChannelHandlerContext) {
+        guard stream.flushRequested() else { return }
+        // The strong capture is on purpose: a weak reference would give this
+        // handler a side table, and every retain and release would go slow.
+        context.eventLoop.assumeIsolated().execute {
+            self.stream.scheduledFlushIsDue()
+            self.context?.flush()
+        }
     }
 
     /// Writes a frame other than an OK response (those take ``FastFrames``).
     private func send(_ frame: Cx_Wire_V1_Frame, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
         do {
-            context.write(wrapOutboundOut(try frame.framedBuffer()), promise: promise)
+            write(try frame.framedBuffer(), context: context, promise: promise)
         } catch {
             // Only a message swift-protobuf cannot encode gets here: none of ours.
             logger.error("cannot encode a frame", metadata: ["peer": "\(peer)", "error": "\(error)"])
@@ -447,13 +473,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let written: EventLoopFuture<Void>
         if draining && goAwaySent {
             written = context.eventLoop.makeSucceededVoidFuture()  // the client was told when draining began
-            context.flush()
+            flush(context: context)
         } else {
             var frame = Cx_Wire_V1_Frame()
             frame.goAway.status = error.wireStatus
             let promise = context.eventLoop.makePromise(of: Void.self)
             send(frame, context: context, promise: promise)
-            context.flush()
+            flush(context: context)
             written = promise.futureResult
         }
         written.assumeIsolated().whenComplete { _ in
