@@ -14,7 +14,7 @@ enum BuiltinMethods {
             response.server = configuration.name
             response.version = configuration.version
             response.startedAt = Google_Protobuf_Timestamp(date: stats.startedAt)
-            response.callsInFlight = UInt64(max(0, stats.callsInFlight - 1))  // not counting this check
+            response.callsInFlight = UInt64(max(0, stats.callsInFlight))
             response.connections = UInt32(max(0, stats.connections))
             if draining() {
                 response.status = .notServing

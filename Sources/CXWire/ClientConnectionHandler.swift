@@ -87,7 +87,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             waiter.fail(error)
             return
         }
-        if cancelledEarly.remove(id) != nil {
+        if !cancelledEarly.isEmpty && cancelledEarly.remove(id) != nil {
             waiter.fail(RPCError(code: .cancelled, message: "call cancelled by the caller"))
             return
         }

@@ -221,7 +221,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         id: UInt64, method: String, payload: ByteBuffer, timeoutMicros: UInt64, metadata: [String: String],
         context: ChannelHandlerContext
     ) {
-        if calls[id] != nil {
+        if !calls.isEmpty && calls[id] != nil {
             protocolViolation(
                 FrameError.malformedEnvelope("call id \(id) is already in flight on this connection"), context: context)
             return
@@ -279,22 +279,25 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             callID: id, method: method, metadata: metadata, deadline: deadline, peer: peer,
             logger: logger)
 
-        stats.callStarted()
         let handle: @Sendable (ByteBuffer, ServerContext) async throws -> ByteBuffer
         switch route.handler {
         case .sync(let synchronous):
-            let result: Result<ByteBuffer, any Error>
+            // Over before anyone could ask: not counted in flight (nor
+            // counted at all, two atomic operations on a line every loop
+            // shares).
+            let response: ByteBuffer
             do {
-                result = .success(try synchronous(payload, serverContext))
+                response = try synchronous(payload, serverContext)
             } catch {
-                result = .failure(error)
+                respond(id: id, result: .failure(Self.status(for: error, callID: id, logger: serverContext.logger)), context: context)
+                return
             }
-            stats.callsFinished(1)
-            answer(id: id, result: result, context: serverContext)
+            respondOK(id: id, payload: response, context: context)
             return
         case .async(let asynchronous):
             handle = asynchronous
         }
+        stats.callStarted()
 
         let eventLoop = context.eventLoop
         let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
@@ -397,22 +400,31 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func respond(id: UInt64, result: Result<ByteBuffer, RPCError>, context: ChannelHandlerContext) {
-        let status: RPCError
         switch result {
-        case .success(let payload) where payload.readableBytes + Self.responseEnvelope > configuration.limits.maxMessageSize:
+        case .success(let payload): respondOK(id: id, payload: payload, context: context)
+        case .failure(let error): respondError(id: id, status: error, context: context)
+        }
+    }
+
+    /// Answers OK with `payload`, or RESOURCE_EXHAUSTED when it is over the message limit.
+    private func respondOK(id: UInt64, payload: ByteBuffer, context: ChannelHandlerContext) {
+        guard payload.readableBytes + Self.responseEnvelope <= configuration.limits.maxMessageSize else {
             logger.error("response over the message limit", metadata: [
                 "call_id": "\(id)", "bytes": "\(payload.readableBytes)", "limit": "\(configuration.limits.maxMessageSize)",
             ])
-            status = RPCError(
-                code: .resourceExhausted,
-                message: "response of \(payload.readableBytes) bytes is over the \(configuration.limits.maxMessageSize)-byte message limit; ask for less (a smaller page)")
-        case .success(let payload):
-            write(FastFrames.responseFrame(callID: id, payload: payload), context: context)
-            flush(context: context)
+            respondError(
+                id: id,
+                status: RPCError(
+                    code: .resourceExhausted,
+                    message: "response of \(payload.readableBytes) bytes is over the \(configuration.limits.maxMessageSize)-byte message limit; ask for less (a smaller page)"),
+                context: context)
             return
-        case .failure(let error):
-            status = error
         }
+        write(FastFrames.responseFrame(callID: id, payload: payload), context: context)
+        flush(context: context)
+    }
+
+    private func respondError(id: UInt64, status: RPCError, context: ChannelHandlerContext) {
         var frame = Cx_Wire_V1_Frame()
         frame.callID = id
         frame.response.status = status.wireStatus

@@ -7,6 +7,9 @@ final class ServerStats: Sendable {
     private let openConnections = Atomic<Int>(0)
     let startedAt = Date()
 
+    /// Calls whose handlers run as tasks, started and not yet answered.
+    /// Synchronous handlers' calls are answered inline, before anyone could
+    /// see them in flight, and are not counted.
     var callsInFlight: Int { inFlight.load(ordering: .relaxed) }
     var connections: Int { openConnections.load(ordering: .relaxed) }
 
