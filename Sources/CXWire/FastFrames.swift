@@ -306,9 +306,12 @@ enum FastFrames {
 
     /// An OK response frame, header included, for `payload`. When `payload`
     /// has ``responseHeadroom`` bytes in front of it (see
-    /// ``ProtobufByteBuffer/init(repeating:count:)``), the envelope is
-    /// written there and nothing is copied.
-    static func responseFrame(callID: UInt64, payload: ByteBuffer) -> ByteBuffer {
+    /// ``ProtobufByteBuffer/init(repeating:count:)``) and nothing else holds
+    /// it, the envelope is written there and nothing is copied; otherwise
+    /// the frame is a new buffer. `payload` is `inout` so that it can be
+    /// unique: a copy of it held by the caller would make writing into its
+    /// room copy the whole buffer.
+    static func responseFrame(callID: UInt64, payload: inout ByteBuffer) -> ByteBuffer {
         // Response { status: {} (OK), payload }, as swift-protobuf writes it.
         let body = 2 + (payload.readableBytes == 0 ? 0 : fieldSize(payload.readableBytes))
         // Call id 0 (never a call's, but a valid number) is left out, as protobuf leaves out zeros.
@@ -331,7 +334,6 @@ enum FastFrames {
         precondition(written == envelope)
         return withUnsafeBytes(of: &scratch) { raw in
             let head = UnsafeRawBufferPointer(rebasing: raw[0..<envelope])
-            var payload = payload
             if payload.readerIndex >= envelope {
                 let start = payload.readerIndex - envelope
                 payload.setBytes(head, at: start)
@@ -340,7 +342,7 @@ enum FastFrames {
             }
             var out = ByteBufferAllocator().buffer(capacity: envelope + payload.readableBytes)
             out.writeBytes(head)
-            out.writeBuffer(&payload)
+            out.writeImmutableBuffer(payload)
             return out
         }
     }

@@ -227,15 +227,15 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             return
         }
         if draining {
-            respond(id: id, result: .failure(RPCError(code: .unavailable, message: "server is shutting down; call not run, safe to retry")), context: context)
+            respondError(id: id, status: RPCError(code: .unavailable, message: "server is shutting down; call not run, safe to retry"), context: context)
             return
         }
         if calls.count >= configuration.maxConcurrentCallsPerConnection {
-            respond(
+            respondError(
                 id: id,
-                result: .failure(RPCError(
+                status: RPCError(
                     code: .resourceExhausted,
-                    message: "connection has \(calls.count) calls in flight, the limit is \(configuration.maxConcurrentCallsPerConnection); call not run")),
+                    message: "connection has \(calls.count) calls in flight, the limit is \(configuration.maxConcurrentCallsPerConnection); call not run"),
                 context: context)
             return
         }
@@ -255,15 +255,15 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 method: method, access: route?.descriptor.access ?? .read, metadata: metadata,
                 server: configuration.name)
         {
-            respond(id: id, result: .failure(refusal), context: context)
+            respondError(id: id, status: refusal, context: context)
             return
         }
         guard let route else {
-            respond(
+            respondError(
                 id: id,
-                result: .failure(RPCError(
+                status: RPCError(
                     code: .unimplemented,
-                    message: "method \"\(method)\" is not served by \(configuration.name); the Reflection service lists what is")),
+                    message: "method \"\(method)\" is not served by \(configuration.name); the Reflection service lists what is"),
                 context: context)
             return
         }
@@ -289,10 +289,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             do {
                 response = try synchronous(payload, serverContext)
             } catch {
-                respond(id: id, result: .failure(Self.status(for: error, callID: id, logger: serverContext.logger)), context: context)
+                respondError(id: id, status: Self.status(for: error, callID: id, logger: serverContext.logger), context: context)
                 return
             }
-            respondOK(id: id, payload: response, context: context)
+            respondOK(id: id, payload: consume response, context: context)
             return
         case .async(let asynchronous):
             handle = asynchronous
@@ -341,11 +341,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         for (id, call) in expired {
             call.task?.cancel()
             stats.callsFinished(1)
-            respond(
+            respondError(
                 id: id,
-                result: .failure(RPCError(
+                status: RPCError(
                     code: .deadlineExceeded,
-                    message: "deadline of \(Self.describe(call.timeout)) passed before the call finished")),
+                    message: "deadline of \(Self.describe(call.timeout)) passed before the call finished"),
                 context: context)
         }
         if let next { armDeadlineTimer(for: next, context: context) }
@@ -367,13 +367,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     /// Sends a handler's outcome: its response, or the status its error stands for.
-    private func answer(id: UInt64, result: Result<ByteBuffer, any Error>, context serverContext: ServerContext) {
+    private func answer(id: UInt64, result: consuming Result<ByteBuffer, any Error>, context serverContext: ServerContext) {
         guard let context else { return }
-        switch result {
+        switch consume result {
         case .success(let payload):
-            respond(id: id, result: .success(payload), context: context)
+            respondOK(id: id, payload: payload, context: context)
         case .failure(let error):
-            respond(id: id, result: .failure(Self.status(for: error, callID: id, logger: serverContext.logger)), context: context)
+            respondError(id: id, status: Self.status(for: error, callID: id, logger: serverContext.logger), context: context)
         }
     }
 
@@ -399,15 +399,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         return RPCError(code: .internal, message: "internal error; the server's log has the details under call_id \(callID)")
     }
 
-    private func respond(id: UInt64, result: Result<ByteBuffer, RPCError>, context: ChannelHandlerContext) {
-        switch result {
-        case .success(let payload): respondOK(id: id, payload: payload, context: context)
-        case .failure(let error): respondError(id: id, status: error, context: context)
-        }
-    }
-
     /// Answers OK with `payload`, or RESOURCE_EXHAUSTED when it is over the message limit.
-    private func respondOK(id: UInt64, payload: ByteBuffer, context: ChannelHandlerContext) {
+    /// `payload` is consumed: held nowhere else, its envelope is written
+    /// into the room in front of it (see ``FastFrames/responseFrame(callID:payload:)``).
+    private func respondOK(id: UInt64, payload: consuming ByteBuffer, context: ChannelHandlerContext) {
         guard payload.readableBytes + Self.responseEnvelope <= configuration.limits.maxMessageSize else {
             logger.error("response over the message limit", metadata: [
                 "call_id": "\(id)", "bytes": "\(payload.readableBytes)", "limit": "\(configuration.limits.maxMessageSize)",
@@ -420,7 +415,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 context: context)
             return
         }
-        write(FastFrames.responseFrame(callID: id, payload: payload), context: context)
+        write(FastFrames.responseFrame(callID: id, payload: &payload), context: context)
         flush(context: context)
     }
 

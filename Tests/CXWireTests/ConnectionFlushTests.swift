@@ -145,7 +145,8 @@ final class ConnectionFlushTests: XCTestCase {
         // An answer read, and a call started from it: sent at the read's end.
         var response = Cx_Wire_V1_EchoResponse()
         response.text = "one"
-        channel.pipeline.syncOperations.fireChannelRead(NIOAny(FastFrames.responseFrame(callID: 1, payload: try response.serializedBuffer())))
+        var payload = try response.serializedBuffer()
+        channel.pipeline.syncOperations.fireChannelRead(NIOAny(FastFrames.responseFrame(callID: 1, payload: &payload)))
         try start(handler, id: 4, answered: answered)
         XCTAssertEqual(counter.flushes, 2)
         channel.pipeline.syncOperations.fireChannelReadComplete()

@@ -101,11 +101,16 @@ final class FastFramesTests: XCTestCase {
             frame.response.payload = payload
             let expected = try frame.framedBuffer()
             // With room in front of the payload (as handlers serialize it) and without.
-            var roomy = ProtobufByteBuffer(repeating: 0, count: 0).buffer
-            roomy.writeBytes(payload)
-            let tight = ByteBuffer(bytes: payload)
-            for buffer in [roomy, tight] {
-                let written = FastFrames.responseFrame(callID: id, payload: buffer)
+            for roomy in [true, false] {
+                var buffer = roomy ? ProtobufByteBuffer(repeating: 0, count: 0).buffer : ByteBuffer(bytes: payload)
+                if roomy { buffer.writeBytes(payload) }
+                let written = FastFrames.responseFrame(callID: id, payload: &buffer)
+                let envelope = written.readableBytes - payload.count
+                if roomy && envelope <= FastFrames.responseHeadroom {
+                    XCTAssertEqual(written.readerIndex, FastFrames.responseHeadroom - envelope, "the envelope went into the room in front")
+                } else {
+                    XCTAssertEqual(written.readerIndex, 0, "a new buffer")
+                }
                 XCTAssertEqual(Array(written.readableBytesView), Array(expected.readableBytesView), "round \(round), id \(id), \(payload.count) bytes")
                 let message = written.getSlice(at: written.readerIndex + FrameParser.headerSize, length: written.readableBytes - FrameParser.headerSize)!
                 let (parsedID, parsedPayload) = try XCTUnwrap(FastFrames.parseOKResponse(message))
