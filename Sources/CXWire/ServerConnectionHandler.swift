@@ -55,7 +55,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// The method of this connection's last routed call and its route: the
     /// next call of the same method skips making its name and the router's
     /// hash lookup (see ``FastFrames/parseRequest(_:knownMethod:)``).
-    private var lastCall: (method: String, route: RPCRouter.Route)?
+    private var lastMethod = ""
+    private var lastRoute: RPCRouter.Route?
 
     init(router: RPCRouter, configuration: RPCServerConfiguration, stats: ServerStats, logger: Logger, rejection: RPCError?) {
         self.router = router
@@ -133,7 +134,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func frameRead(_ message: ByteBuffer, context: ChannelHandlerContext) {
-        if let request = FastFrames.parseRequest(message, knownMethod: lastCall?.method ?? "") {
+        if let request = FastFrames.parseRequest(message, knownMethod: lastMethod) {
             guard request.callID != 0 else {
                 protocolViolation(FrameError.malformedEnvelope("call id 0 is reserved for connection frames"), context: context)
                 return
@@ -244,11 +245,14 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             metadata = Dictionary(metadata.map { ($0.key.lowercased(), $0.value) }) { first, _ in first }
         }
         let route: RPCRouter.Route?
-        if let lastCall, method == lastCall.method {
-            route = lastCall.route
+        if let known = lastRoute, method == lastMethod {
+            route = known
         } else {
             route = router.route(for: method)
-            if let route { lastCall = (method, route) }
+            if let route {
+                lastMethod = method
+                lastRoute = route
+            }
         }
         if let accessControl = configuration.accessControl,
             let refusal = accessControl.check(
