@@ -45,7 +45,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// a call its callback starts goes out here (see ``AnsweringMark``).
     private let answering: AnsweringMark.Slot
     private let onGoAway: @Sendable (RPCError) -> Void
-    private var pending: [UInt64: Pending] = [:]
+    private var pending = CallTable<Pending>()
     private var context: ChannelHandlerContext?
     private var stream: FrameStream
     /// Set once the connection is going or gone: new calls fail with it.
@@ -91,7 +91,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             waiter.fail(RPCError(code: .cancelled, message: "call cancelled by the caller"))
             return
         }
-        pending[id] = Pending(waiter: waiter, deadline: deadline)
+        pending.insert(Pending(waiter: waiter, deadline: deadline), for: id)
         armDeadlineTimer(for: deadline, context: context)
         write(frame, context: context)
         flush(context: context)
@@ -99,7 +99,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     /// The caller gave up on call `id` (its task was cancelled). Event loop only.
     func cancelCall(id: UInt64) {
-        guard let call = pending.removeValue(forKey: id) else {
+        guard let call = pending.removeValue(for: id) else {
             // Not started yet (or already answered): remember it for startCall.
             if cancelledEarly.count >= 1_024, let oldest = cancelledEarly.min() { cancelledEarly.remove(oldest) }
             cancelledEarly.insert(id)
@@ -138,7 +138,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private func frameRead(_ message: ByteBuffer, context: ChannelHandlerContext) {
         if let (id, payload) = FastFrames.parseOKResponse(message) {
-            guard let call = pending.removeValue(forKey: id) else { return }  // expired or cancelled
+            guard let call = pending.removeValue(for: id) else { return }  // expired or cancelled
             deliver(.success(payload), to: call.waiter)
             return
         }
@@ -152,7 +152,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
         switch frame.body {
         case .response(let response):
-            guard let call = pending.removeValue(forKey: frame.callID) else { return }  // expired or cancelled
+            guard let call = pending.removeValue(for: frame.callID) else { return }  // expired or cancelled
             if response.status.code == .ok {
                 deliver(.success(ByteBuffer(bytes: response.payload)), to: call.waiter)
             } else {
@@ -209,7 +209,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private func failAll(_ error: RPCError) {
         if closedError == nil { closedError = error }
         deadlineTimer.cancel()
-        let calls = pending
+        let calls = pending.calls
         pending.removeAll()
         for (_, call) in calls { call.waiter.fail(error) }
     }

@@ -25,12 +25,12 @@ struct DeadlineTimer {
 
     /// Removes from `calls` those whose deadline is not after `now`; returns
     /// them, and the earliest deadline of the calls left.
-    static func takeExpired<Call>(
-        from calls: inout [UInt64: Call], now: NIODeadline, deadline: (Call) -> NIODeadline
-    ) -> (expired: [(id: UInt64, call: Call)], next: NIODeadline?) {
-        var expired: [(UInt64, Call)] = []
+    static func takeExpired<Calls: CallsByID>(
+        from calls: inout Calls, now: NIODeadline, deadline: (Calls.Call) -> NIODeadline
+    ) -> (expired: [(id: UInt64, call: Calls.Call)], next: NIODeadline?) {
+        var expired: [(UInt64, Calls.Call)] = []
         var next: NIODeadline?
-        for (id, call) in calls {
+        for (id, call) in calls.calls {
             let due = deadline(call)
             if due <= now {
                 expired.append((id, call))
@@ -38,7 +38,7 @@ struct DeadlineTimer {
                 next = due
             }
         }
-        for (id, _) in expired { calls[id] = nil }
+        for (id, _) in expired { calls.removeCall(id) }
         return (expired, next)
     }
 }

@@ -15,6 +15,16 @@ final class DeadlineTimerTests: XCTestCase {
         XCTAssertEqual(Set(calls.keys), [3, 4])
         XCTAssertEqual(next, now + .milliseconds(2))
 
+        // The client's table, the same way.
+        var table = CallTable<NIODeadline>()
+        for (id, deadline) in [(1, now - .milliseconds(1)), (2, now), (3, now + .milliseconds(5)), (4, now + .milliseconds(2))] as [(UInt64, NIODeadline)] {
+            table.insert(deadline, for: id)
+        }
+        let fromTable = DeadlineTimer.takeExpired(from: &table, now: now) { $0 }
+        XCTAssertEqual(Set(fromTable.expired.map(\.id)), [1, 2])
+        XCTAssertEqual(Set(table.calls.map(\.id)), [3, 4])
+        XCTAssertEqual(fromTable.next, now + .milliseconds(2))
+
         var none: [UInt64: NIODeadline] = [:]
         let empty = DeadlineTimer.takeExpired(from: &none, now: now) { $0 }
         XCTAssertTrue(empty.expired.isEmpty)
