@@ -22,17 +22,25 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     enum Waiter: Sendable {
         /// A task, in ``RPCClient/call(_:_:options:)``.
         case task(UnsafeContinuation<ByteBuffer, any Error>)
-        /// Code on the event loop, in ``RPCClient/call(_:_:options:on:)``.
-        case callback(@Sendable (Result<ByteBuffer, RPCError>) -> Void)
+        /// Code on the event loop, in ``RPCClient/call(_:_:options:on:completion:)``.
+        case callback(any AnswerCallback)
 
         func resume(_ result: Result<ByteBuffer, RPCError>) {
             switch self {
             case .task(let continuation): continuation.resume(with: result.mapError { $0 as any Error })
-            case .callback(let callback): callback(result)
+            case .callback(let callback): callback.answered(result)
             }
         }
 
         func fail(_ error: RPCError) { resume(.failure(error)) }
+    }
+
+    /// Takes a call's answer on the event loop. A protocol, not a closure:
+    /// a conforming struct of up to three words (the caller's completion and
+    /// a reference) is stored inline in the ``Waiter``, where a closure
+    /// around the caller's completion was an allocation per call.
+    protocol AnswerCallback: Sendable {
+        func answered(_ result: Result<ByteBuffer, RPCError>)
     }
 
     private struct Pending {

@@ -92,7 +92,8 @@ public final class RPCClient: Sendable {
         options: CallOptions = CallOptions()
     ) async throws -> Response {
         let payload = try Self.encode(request)
-        return try decode(Response.self, from: try await call(method: method.fullName, payload: consume payload, options: options))
+        let answer = try await call(method: method.fullName, payload: consume payload, options: options)
+        return try Self.decode(Response.self, from: answer, peer: "\(host):\(port)")
     }
 
     /// Calls a method by its full name with an encoded request; returns the
@@ -159,18 +160,7 @@ public final class RPCClient: Sendable {
             eventLoop.execute { completion(.failure(error)) }
             return
         }
-        let waiter = ClientConnectionHandler.Waiter.callback { result in
-            switch result {
-            case .success(let answer):
-                do throws(RPCError) {
-                    completion(.success(try self.decode(Response.self, from: answer)))
-                } catch {
-                    completion(.failure(error))
-                }
-            case .failure(let error):
-                completion(.failure(error))
-            }
-        }
+        let waiter = ClientConnectionHandler.Waiter.callback(DecodingCallback(completion: completion, connection: connection))
         if let ready = connection.readyNow(), ready.channel.eventLoop.inEventLoop, ready.handler.value.takesCalls {
             ready.handler.value.startCall(id: frame.id, frame: frame.1, deadline: frame.2, waiter: waiter)
             return
@@ -289,17 +279,40 @@ public final class RPCClient: Sendable {
         }
     }
 
-    private func decode<Response: CXMessage>(_ type: Response.Type, from payload: ByteBuffer) throws(RPCError) -> Response {
+    fileprivate static func decode<Response: CXMessage>(
+        _ type: Response.Type, from payload: ByteBuffer, peer: @autoclosure () -> String
+    ) throws(RPCError) -> Response {
         do {
             return try Response(buffer: payload)
         } catch {
-            throw RPCError(code: .internal, message: "response from \(host):\(port) is not a valid \(Response.protoMessageName): \(error)")
+            throw RPCError(code: .internal, message: "response from \(peer()) is not a valid \(Response.protoMessageName): \(error)")
         }
     }
 
     /// Closes every connection; calls in flight fail with UNAVAILABLE.
     public func close() async {
         for connection in pool { await connection.close() }
+    }
+}
+
+/// A callback-API call's waiter: decodes the answer into the caller's
+/// response type and hands it over. Three words, kept inline in the waiter.
+private struct DecodingCallback<Response: CXMessage>: ClientConnectionHandler.AnswerCallback {
+    let completion: @Sendable (Result<Response, RPCError>) -> Void
+    /// Names the peer when an answer does not decode.
+    let connection: ClientConnection
+
+    func answered(_ result: Result<ByteBuffer, RPCError>) {
+        switch result {
+        case .success(let answer):
+            do throws(RPCError) {
+                completion(.success(try RPCClient.decode(Response.self, from: answer, peer: "\(connection.host):\(connection.port)")))
+            } catch {
+                completion(.failure(error))
+            }
+        case .failure(let error):
+            completion(.failure(error))
+        }
     }
 }
 

@@ -110,12 +110,19 @@ final class ConnectionFlushTests: XCTestCase {
         return (channel, handler, counter)
     }
 
+    /// Notes the ids of the calls answered OK.
+    private struct Answered: ClientConnectionHandler.AnswerCallback {
+        let id: UInt64
+        let answered: NIOLockedValueBox<[UInt64]>
+        func answered(_ result: Result<ByteBuffer, RPCError>) {
+            if case .success = result { answered.withLockedValue { $0.append(id) } }
+        }
+    }
+
     private func start(_ handler: ClientConnectionHandler, id: UInt64, answered: NIOLockedValueBox<[UInt64]>) throws {
         handler.startCall(
             id: id, frame: try echoRequest(callID: id, text: "call \(id)"), deadline: .now() + .seconds(5),
-            waiter: .callback { result in
-                if case .success = result { answered.withLockedValue { $0.append(id) } }
-            })
+            waiter: .callback(Answered(id: id, answered: answered)))
     }
 
     private func requestCount(_ channel: EmbeddedChannel) throws -> Int {
