@@ -140,7 +140,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if stream.readComplete() { context.flush() }
+        if stream.readComplete() {
+            writeGathered(context: context)
+            context.flush()
+        }
         context.fireChannelReadComplete()
     }
 
@@ -229,9 +232,18 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         write(framed, context: context)
     }
 
-    /// Writes a whole frame, compressed when large (see ``FrameStream``).
+    /// Writes a whole frame, compressed when large; a small one is gathered
+    /// with the others the next flush sends (see ``FrameStream``).
     private func write(_ frame: ByteBuffer, context: ChannelHandlerContext) {
-        context.write(wrapOutboundOut(stream.outbound(frame, allocator: context.channel.allocator)), promise: nil)
+        let framed = stream.outbound(frame, allocator: context.channel.allocator)
+        if stream.gather(framed, allocator: context.channel.allocator) { return }
+        writeGathered(context: context)
+        context.write(wrapOutboundOut(framed), promise: nil)
+    }
+
+    /// Writes the small frames gathered since the last flush, in one buffer.
+    private func writeGathered(context: ChannelHandlerContext) {
+        if let gathered = stream.takeGathered() { context.write(wrapOutboundOut(gathered), promise: nil) }
     }
 
     /// Sends what was written: at the end of the socket read being handled,
@@ -242,7 +254,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         // handler a side table, and every retain and release would go slow.
         context.eventLoop.assumeIsolated().execute {
             self.stream.scheduledFlushIsDue()
-            self.context?.flush()
+            guard let context = self.context else { return }
+            self.writeGathered(context: context)
+            context.flush()
         }
     }
 

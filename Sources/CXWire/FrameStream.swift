@@ -32,7 +32,21 @@ import NIOCore
 /// Flushing at the end of the read rather than the end of the tick sends a
 /// read's answers while the loop still has other connections to serve, so
 /// the peer can take them up meanwhile.
+///
+/// Writing: frames up to ``gatherLimit`` bytes are copied into one buffer
+/// that the next flush writes (``gather(_:allocator:)``,
+/// ``takeGathered()``), so NIO takes one write per flush instead of one per
+/// frame (its bookkeeping per write, a `NIOAny` and a pending-write entry,
+/// cost more than copying a small frame). The buffer is reused once NIO is
+/// done with it. Larger frames are written as they are, after what was
+/// gathered before them.
 struct FrameStream {
+    /// Frames up to this many bytes are gathered; larger ones are not copied.
+    static let gatherLimit = 4_096
+    /// A gather buffer that grew past this is let go after it is written,
+    /// so an idle connection does not keep a burst's memory.
+    static let gatherKeepLimit = 64 << 10
+
     private let parser: FrameParser
     private let compressionThreshold: Int?
     /// What has arrived and is not yet split off: the rest of the current
@@ -48,6 +62,12 @@ struct FrameStream {
     private var flushAtReadComplete = false
     /// A flush is scheduled for the end of the tick.
     private var flushScheduled = false
+    /// Small frames written since the last flush, and (once handed to NIO)
+    /// the storage to reuse for the next ones.
+    private var gathered: ByteBuffer?
+    /// `gathered` was handed to NIO: cleared before it is written again,
+    /// which reuses its storage once NIO let go of it, and copies nothing.
+    private var gatheredHandedOut = false
 
     init(limits: WireLimits) {
         parser = FrameParser(maxMessageSize: limits.maxMessageSize)
@@ -100,6 +120,7 @@ struct FrameStream {
             unread = nil
             reading = false
             flushAtReadComplete = false
+            gathered = nil
         }
         guard !stopped, let unread, unread.readableBytes > 0 else { return nil }
         let expected = unread.getInteger(at: unread.readerIndex + 1, as: UInt32.self)
@@ -123,6 +144,33 @@ struct FrameStream {
         var out = allocator().buffer(capacity: length / 2 + FrameParser.headerSize)
         FrameParser.writeFrame(message: message, compressionThreshold: threshold, into: &out)
         return out
+    }
+
+    /// Copies `frame` (as ``outbound(_:allocator:)`` made it) into the
+    /// buffer the next flush writes, and returns true; false, copying
+    /// nothing, when it is over ``gatherLimit``: the handler then writes
+    /// ``takeGathered()`` and the frame itself, in that order.
+    mutating func gather(_ frame: ByteBuffer, allocator: @autoclosure () -> ByteBufferAllocator) -> Bool {
+        guard frame.readableBytes <= Self.gatherLimit else { return false }
+        if gatheredHandedOut {
+            gatheredHandedOut = false
+            gathered!.clear()  // new storage only if NIO still holds the last batch
+        }
+        if gathered == nil { gathered = allocator().buffer(capacity: 1_024) }
+        gathered!.writeImmutableBuffer(frame)
+        return true
+    }
+
+    /// The frames gathered since the last call, for the handler to write
+    /// just before it flushes (or before a frame that was not gathered).
+    mutating func takeGathered() -> ByteBuffer? {
+        guard !gatheredHandedOut, let batch = gathered, batch.readableBytes > 0 else { return nil }
+        if batch.capacity > Self.gatherKeepLimit {
+            gathered = nil
+        } else {
+            gatheredHandedOut = true
+        }
+        return batch
     }
 
     /// The handler wrote and wants it sent: true when it must schedule a

@@ -186,7 +186,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if stream.readComplete() { context.flush() }
+        if stream.readComplete() {
+            writeGathered(context: context)
+            context.flush()
+        }
         context.fireChannelReadComplete()
     }
 
@@ -431,9 +434,18 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         flush(context: context)
     }
 
-    /// Writes a whole frame, compressed when large (see ``FrameStream``).
+    /// Writes a whole frame, compressed when large; a small one is gathered
+    /// with the others the next flush sends (see ``FrameStream``).
     private func write(_ frame: ByteBuffer, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
-        context.write(wrapOutboundOut(stream.outbound(frame, allocator: context.channel.allocator)), promise: promise)
+        let framed = stream.outbound(frame, allocator: context.channel.allocator)
+        if promise == nil && stream.gather(framed, allocator: context.channel.allocator) { return }
+        writeGathered(context: context)
+        context.write(wrapOutboundOut(framed), promise: promise)
+    }
+
+    /// Writes the small frames gathered since the last flush, in one buffer.
+    private func writeGathered(context: ChannelHandlerContext) {
+        if let gathered = stream.takeGathered() { context.write(wrapOutboundOut(gathered), promise: nil) }
     }
 
     /// Sends what was written: at the end of the socket read being handled,
@@ -444,7 +456,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         // handler a side table, and every retain and release would go slow.
         context.eventLoop.assumeIsolated().execute {
             self.stream.scheduledFlushIsDue()
-            self.context?.flush()
+            guard let context = self.context else { return }
+            self.writeGathered(context: context)
+            context.flush()
         }
     }
 
@@ -484,7 +498,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let written: EventLoopFuture<Void>
         if draining && goAwaySent {
             written = context.eventLoop.makeSucceededVoidFuture()  // the client was told when draining began
-            flush(context: context)
+            // The last answers go out now, not at the end of the tick: the
+            // sending side is shut down as soon as this returns.
+            writeGathered(context: context)
+            context.flush()
         } else {
             var frame = Cx_Wire_V1_Frame()
             frame.goAway.status = error.wireStatus

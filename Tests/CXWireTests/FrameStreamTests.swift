@@ -244,6 +244,34 @@ final class FrameStreamTests: XCTestCase {
         XCTAssertEqual(never.outbound(large, allocator: ByteBufferAllocator()), large, "no threshold: never compressed")
     }
 
+    func testSmallFramesAreGatheredInOrderAndABatchHandedOutIsNeverWrittenOver() throws {
+        var stream = FrameStream(limits: .default)
+        let allocator = ByteBufferAllocator()
+        XCTAssertNil(stream.takeGathered(), "nothing gathered yet")
+        for text in ["یک", "two", "سه"] { XCTAssertTrue(stream.gather(frame(Array(text.utf8)), allocator: allocator)) }
+        let first = try XCTUnwrap(stream.takeGathered())
+        XCTAssertNil(stream.takeGathered(), "taken once")
+        // NIO still holds the first batch: the next frames must not land in its bytes.
+        let held = Array(first.readableBytesView)
+        XCTAssertTrue(stream.gather(frame(Array("four".utf8)), allocator: allocator))
+        XCTAssertEqual(Array(first.readableBytesView), held)
+        var messages = first
+        var texts: [String] = []
+        while let message = try FrameParser().nextMessage(from: &messages) { texts.append(String(buffer: message)) }
+        XCTAssertEqual(texts, ["یک", "two", "سه"])
+        var second = try XCTUnwrap(stream.takeGathered())
+        XCTAssertEqual(try FrameParser().nextMessage(from: &second), ByteBuffer(string: "four"))
+        XCTAssertEqual(second.readableBytes, 0, "only what was gathered since the last batch")
+
+        // A frame over the limit is not copied: the handler writes it after the batch.
+        XCTAssertFalse(stream.gather(frame(Array(repeating: 7, count: FrameStream.gatherLimit)), allocator: allocator))
+        XCTAssertNil(stream.takeGathered())
+        // Once the connection ends, what was gathered is dropped.
+        XCTAssertTrue(stream.gather(frame([1]), allocator: allocator))
+        _ = stream.end()
+        XCTAssertNil(stream.takeGathered())
+    }
+
     func testFlushesInsideAReadWaitForItsEndAndOthersForTheEndOfTheTick() {
         var stream = FrameStream(limits: .default)
         // Inside a read: held for its end, however many are asked for.
