@@ -1,5 +1,6 @@
 import CXModel
 import NIOCore
+import NIOPosix
 import SwiftProtobuf
 
 /// Lets swift-protobuf parse from and serialize into a `ByteBuffer` without
@@ -15,7 +16,7 @@ struct HeadroomByteBuffer<Room: Headroom>: SwiftProtobufContiguousBytes {
     init(_ buffer: ByteBuffer) { self.buffer = buffer }
 
     init(repeating: UInt8, count: Int) {
-        buffer = ByteBufferAllocator().buffer(capacity: count + Room.bytes)
+        buffer = SerializationScratch.take(capacity: count + Room.bytes)
         buffer.moveWriterIndex(forwardBy: Room.bytes)  // within the capacity; never read before it is written
         buffer.moveReaderIndex(forwardBy: Room.bytes)
         buffer.writeRepeatingByte(repeating, count: count)
@@ -34,6 +35,57 @@ struct HeadroomByteBuffer<Room: Headroom>: SwiftProtobufContiguousBytes {
 
     mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
         try buffer.withUnsafeMutableReadableBytes(body)
+    }
+}
+
+/// One spare buffer per thread for serializing messages into.
+///
+/// A message serialized for a call is framed in place, and the frame is
+/// copied into the connection's batch (``FrameStream/gather(_:allocator:)``):
+/// after that its buffer is given back here, and the next message this
+/// thread serializes goes into the same memory. Without it, every request
+/// and every answer took a new `ByteBuffer`, two mallocs and two frees.
+///
+/// Reuse cannot corrupt anything: ``take(capacity:)`` clears the buffer,
+/// and a `ByteBuffer` still referenced elsewhere gets new storage from
+/// `clear()` (copy-on-write), so at worst it allocates as before.
+enum SerializationScratch {
+    private final class Spare {
+        var buffer: ByteBuffer?
+    }
+
+    /// Per thread by construction: each thread sees only its own `Spare`.
+    nonisolated(unsafe) private static let spare = ThreadSpecificVariable<Spare>()
+
+    /// Buffers larger than this are not kept.
+    static let keepLimit = 16 << 10
+
+    /// An empty buffer of at least `capacity` bytes: this thread's spare
+    /// when it has one that large, else a new one.
+    static func take(capacity: Int) -> ByteBuffer {
+        if let spare = spare.currentValue, var buffer = spare.buffer.take(), buffer.capacity >= capacity {
+            buffer.clear()
+            return buffer
+        }
+        // At least `minimumCapacity`: a loop serializes requests (256 bytes of
+        // room) and answers (32) in turn, and one spare should fit either.
+        return ByteBufferAllocator().buffer(capacity: max(capacity, minimumCapacity))
+    }
+
+    /// New buffers are at least this large.
+    static let minimumCapacity = 512
+
+    /// Keeps `buffer`, whose bytes were copied elsewhere, for the next
+    /// message this thread serializes.
+    static func giveBack(_ buffer: ByteBuffer) {
+        guard buffer.capacity <= keepLimit else { return }
+        if let existing = spare.currentValue {
+            existing.buffer = buffer
+        } else {
+            let new = Spare()
+            new.buffer = buffer
+            spare.currentValue = new
+        }
     }
 }
 

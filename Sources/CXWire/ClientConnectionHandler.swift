@@ -236,7 +236,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// with the others the next flush sends (see ``FrameStream``).
     private func write(_ frame: ByteBuffer, context: ChannelHandlerContext) {
         let framed = stream.outbound(frame, allocator: context.channel.allocator)
-        if stream.gather(framed, allocator: context.channel.allocator) { return }
+        if stream.gather(framed, allocator: context.channel.allocator) {
+            SerializationScratch.giveBack(framed)  // copied: its memory serializes the next message
+            return
+        }
         writeGathered(context: context)
         context.write(wrapOutboundOut(framed), promise: nil)
     }

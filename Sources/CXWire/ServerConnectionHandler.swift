@@ -438,7 +438,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// with the others the next flush sends (see ``FrameStream``).
     private func write(_ frame: ByteBuffer, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
         let framed = stream.outbound(frame, allocator: context.channel.allocator)
-        if promise == nil && stream.gather(framed, allocator: context.channel.allocator) { return }
+        if promise == nil && stream.gather(framed, allocator: context.channel.allocator) {
+            SerializationScratch.giveBack(framed)  // copied: its memory serializes the next message
+            return
+        }
         writeGathered(context: context)
         context.write(wrapOutboundOut(framed), promise: promise)
     }
