@@ -13,7 +13,7 @@ import NIOCore
 /// channel's event loop, not through the pipeline: the caller's task is
 /// resumed (or its callback called) straight from `channelRead`, with no
 /// promise or future between.
-final class ClientConnectionHandler: ChannelInboundHandler {
+final class ClientConnectionHandler: ChannelInboundHandler, FrameStreamOwner {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -54,8 +54,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private let answering: AnsweringMark.Slot
     private let onGoAway: @Sendable (RPCError) -> Void
     private var pending = CallTable<Pending>()
-    private var context: ChannelHandlerContext?
-    private var stream: FrameStream
+    private(set) var context: ChannelHandlerContext?
+    var stream: FrameStream
     /// Set once the connection is going or gone: new calls fail with it.
     private var closedError: RPCError?
     /// The server's GoAway: why calls unanswered at the close failed.
@@ -140,10 +140,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if stream.readComplete() {
-            writeGathered(context: context)
-            context.flush()
-        }
+        flushAtReadComplete(context: context)
         context.fireChannelReadComplete()
     }
 
@@ -230,37 +227,6 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         // Cancel and Pong hold numbers only: swift-protobuf cannot fail to encode them.
         guard let framed = try? frame.framedBuffer() else { return }
         write(framed, context: context)
-    }
-
-    /// Writes a whole frame, compressed when large; a small one is gathered
-    /// with the others the next flush sends (see ``FrameStream``).
-    private func write(_ frame: ByteBuffer, context: ChannelHandlerContext) {
-        let framed = stream.outbound(frame, allocator: context.channel.allocator)
-        if stream.gather(framed, allocator: context.channel.allocator) {
-            SerializationScratch.giveBack(framed)  // copied: its memory serializes the next message
-            return
-        }
-        writeGathered(context: context)
-        context.write(wrapOutboundOut(framed), promise: nil)
-    }
-
-    /// Writes the small frames gathered since the last flush, in one buffer.
-    private func writeGathered(context: ChannelHandlerContext) {
-        if let gathered = stream.takeGathered() { context.write(wrapOutboundOut(gathered), promise: nil) }
-    }
-
-    /// Sends what was written: at the end of the socket read being handled,
-    /// or else at the end of the event loop's tick (see ``FrameStream``).
-    private func flush(context: ChannelHandlerContext) {
-        guard stream.flushRequested() else { return }
-        // The strong capture is on purpose: a weak reference would give this
-        // handler a side table, and every retain and release would go slow.
-        context.eventLoop.assumeIsolated().execute {
-            self.stream.scheduledFlushIsDue()
-            guard let context = self.context else { return }
-            self.writeGathered(context: context)
-            context.flush()
-        }
     }
 
     private func armDeadlineTimer(for deadline: NIODeadline, context: ChannelHandlerContext) {

@@ -192,3 +192,53 @@ struct FrameStream {
         flushScheduled = false
     }
 }
+
+/// A connection handler that owns a ``FrameStream``: both
+/// (``ServerConnectionHandler``, ``ClientConnectionHandler``) write their
+/// frames, gather small ones and schedule flushes through this extension.
+protocol FrameStreamOwner: AnyObject {
+    var stream: FrameStream { get set }
+    /// Nil once the handler left its pipeline.
+    var context: ChannelHandlerContext? { get }
+}
+
+extension FrameStreamOwner {
+    /// Writes a whole frame, compressed when large; a small one is gathered
+    /// with the others the next flush sends. With a promise the frame is
+    /// written on its own, so the promise means that frame alone.
+    func write(_ frame: ByteBuffer, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        let framed = stream.outbound(frame, allocator: context.channel.allocator)
+        if promise == nil && stream.gather(framed, allocator: context.channel.allocator) {
+            SerializationScratch.giveBack(framed)  // copied: its memory serializes the next message
+            return
+        }
+        writeGathered(context: context)
+        context.write(NIOAny(framed), promise: promise)
+    }
+
+    /// Writes the small frames gathered since the last flush, in one buffer.
+    func writeGathered(context: ChannelHandlerContext) {
+        if let gathered = stream.takeGathered() { context.write(NIOAny(gathered), promise: nil) }
+    }
+
+    /// Sends what was written: at the end of the socket read being handled,
+    /// or else at the end of the event loop's tick (see ``FrameStream``).
+    func flush(context: ChannelHandlerContext) {
+        guard stream.flushRequested() else { return }
+        // The strong capture is on purpose: a weak reference would give the
+        // handler a side table, and every retain and release would go slow.
+        context.eventLoop.assumeIsolated().execute {
+            self.stream.scheduledFlushIsDue()
+            guard let context = self.context else { return }
+            self.writeGathered(context: context)
+            context.flush()
+        }
+    }
+
+    /// The socket read is over: sends what its frames' handling wrote.
+    func flushAtReadComplete(context: ChannelHandlerContext) {
+        guard stream.readComplete() else { return }
+        writeGathered(context: context)
+        context.flush()
+    }
+}

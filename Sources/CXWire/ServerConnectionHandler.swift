@@ -17,7 +17,7 @@ struct ServerDrainEvent: Sendable {}
 ///
 /// Lives on the channel's event loop; handler tasks come back to it with
 /// their results through `NIOLoopBound`.
-final class ServerConnectionHandler: ChannelInboundHandler {
+final class ServerConnectionHandler: ChannelInboundHandler, FrameStreamOwner {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -38,8 +38,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// Set when the connection was accepted over the connection limit.
     private let rejection: RPCError?
 
-    private var context: ChannelHandlerContext?
-    private var stream: FrameStream
+    private(set) var context: ChannelHandlerContext?
+    var stream: FrameStream
     private var calls: [UInt64: Call] = [:]
     private var peer = "unknown"
     private var draining = false
@@ -186,10 +186,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if stream.readComplete() {
-            writeGathered(context: context)
-            context.flush()
-        }
+        flushAtReadComplete(context: context)
         context.fireChannelReadComplete()
     }
 
@@ -432,37 +429,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         frame.response.status = status.wireStatus
         send(frame, context: context)
         flush(context: context)
-    }
-
-    /// Writes a whole frame, compressed when large; a small one is gathered
-    /// with the others the next flush sends (see ``FrameStream``).
-    private func write(_ frame: ByteBuffer, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
-        let framed = stream.outbound(frame, allocator: context.channel.allocator)
-        if promise == nil && stream.gather(framed, allocator: context.channel.allocator) {
-            SerializationScratch.giveBack(framed)  // copied: its memory serializes the next message
-            return
-        }
-        writeGathered(context: context)
-        context.write(wrapOutboundOut(framed), promise: promise)
-    }
-
-    /// Writes the small frames gathered since the last flush, in one buffer.
-    private func writeGathered(context: ChannelHandlerContext) {
-        if let gathered = stream.takeGathered() { context.write(wrapOutboundOut(gathered), promise: nil) }
-    }
-
-    /// Sends what was written: at the end of the socket read being handled,
-    /// or else at the end of the event loop's tick (see ``FrameStream``).
-    private func flush(context: ChannelHandlerContext) {
-        guard stream.flushRequested() else { return }
-        // The strong capture is on purpose: a weak reference would give this
-        // handler a side table, and every retain and release would go slow.
-        context.eventLoop.assumeIsolated().execute {
-            self.stream.scheduledFlushIsDue()
-            guard let context = self.context else { return }
-            self.writeGathered(context: context)
-            context.flush()
-        }
     }
 
     /// Writes a frame other than an OK response (those take ``FastFrames``).
