@@ -122,8 +122,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         }
         guard measured.count > 1 else { return measured[0] }
         func median(_ value: (Figures) -> Double) -> Double {
-            let sorted = measured.map(value).sorted()
-            return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+            cxMedian(measured.map(value))
         }
         func range(_ value: (Figures) -> Double) -> String {
             String(format: "%.2f-%.2f", measured.map(value).min()!, measured.map(value).max()!)
