@@ -84,7 +84,7 @@ enum BareEcho {
     }
 
     static func run(concurrency: Concurrency, payloadSize: Int, window: Window) async throws -> LoadResult {
-        let group = MultiThreadedEventLoopGroup.singleton
+        let group = BenchLoops.server
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)

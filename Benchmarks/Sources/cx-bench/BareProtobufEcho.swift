@@ -133,7 +133,7 @@ enum BareProtobufEcho {
     }
 
     static func run(concurrency: Concurrency, payloadSize: Int, window: Window) async throws -> LoadResult {
-        let group = MultiThreadedEventLoopGroup.singleton
+        let group = BenchLoops.server
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)

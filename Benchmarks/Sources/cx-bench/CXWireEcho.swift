@@ -12,7 +12,7 @@ func startEchoServer() async throws -> RPCServer {
     logger.logLevel = .error
     let server = RPCServer(
         configuration: RPCServerConfiguration(name: "bench", host: "127.0.0.1", port: 0),
-        router: RPCRouter(), logger: logger)
+        router: RPCRouter(), group: BenchLoops.server, logger: logger)
     try await server.start()
     return server
 }
@@ -138,7 +138,7 @@ enum CXWireLoopEcho {
 
     static func run(concurrency: Concurrency, payloadSize: Int, window: Window) async throws -> LoadResult {
         let server = try await startEchoServer()
-        let group = MultiThreadedEventLoopGroup.singleton
+        let group = BenchLoops.client
         let client = RPCClient(
             host: "127.0.0.1", port: server.localAddress!.port!,
             configuration: RPCClientConfiguration(connections: concurrency.connections), group: group)

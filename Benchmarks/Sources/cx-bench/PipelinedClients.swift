@@ -16,7 +16,7 @@ enum PipelinedClients {
         port: Int, connections: Int, window: Window,
         makeHandler: @escaping @Sendable (EventLoopPromise<Void>) -> Handler
     ) async throws -> LoadResult {
-        let group = MultiThreadedEventLoopGroup.singleton
+        let group = BenchLoops.client
         var clients: [(any Channel, NIOLoopBound<Handler>, EventLoopFuture<Void>)] = []
         for _ in 0..<connections {
             let eventLoop = group.next()

@@ -29,6 +29,9 @@ struct WireBenchmark: AsyncParsableCommand {
     @Option(help: "Where grpc's tasks run: dispatch (Swift's own pool), nio (NIO's event loops, as CXWire's) or loop (one event loop for all of gRPC).")
     var grpcExecutor: GRPCEcho.Executor = .dispatch
 
+    @Option(help: "Where servers and clients run: shared (both on NIO's loops, one per core; a connection's two ends on one loop or two as the round-robin falls) or split (the servers on one loop, the clients on another, as two one-thread processes; bare, bare-protobuf, server and cxwire-loop only).")
+    var loops: BenchLoops.Placement = .shared
+
     @Flag(help: "Print JSON lines instead of a table.")
     var json = false
 
@@ -36,6 +39,12 @@ struct WireBenchmark: AsyncParsableCommand {
         guard duration > 0, duration <= 600 else { throw ValidationError("--duration: \(duration) must be in (0, 600]") }
         guard warmup >= 0, warmup <= 60 else { throw ValidationError("--warmup: \(warmup) must be in [0, 60]") }
         guard (0...(1 << 20)).contains(payload) else { throw ValidationError("--payload: \(payload) must be 0 to 1048576") }
+        if loops == .split {
+            let placed: Set<String> = ["bare", "bare-protobuf", "server", "cxwire-loop"]
+            for name in implementations.split(separator: ",").map({ $0.lowercased() }) where !placed.contains(name) {
+                throw ValidationError("--loops split: \(name) keeps its own placement; split runs bare, bare-protobuf, server and cxwire-loop")
+            }
+        }
         for level in levels.split(separator: ",") where Concurrency(String(level)) == nil {
             throw ValidationError("--levels: \"\(level)\" is not CONNECTIONSxINFLIGHT (at most 4096 calls in flight)")
         }
@@ -43,8 +52,9 @@ struct WireBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         let parsed = levels.split(separator: ",").compactMap { Concurrency(String($0)) }
+        BenchLoops.placement = loops
         if !json {
-            print("CXWire vs bare SwiftNIO echo, \(payload)-byte payload, \(duration)s per run after \(warmup)s warm-up, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+            print("CXWire vs bare SwiftNIO echo, \(payload)-byte payload, \(duration)s per run after \(warmup)s warm-up, \(ProcessInfo.processInfo.activeProcessorCount) cores, \(loops == .split ? "servers on one loop and clients on another" : "servers and clients on NIO's shared loops")")
             print(row("level", "implementation", "calls/s", "p50 µs", "p99 µs", "p99.9 µs", "errors", "vs bare"))
         }
         let chosen = Set(implementations.split(separator: ",").map { $0.lowercased() })
